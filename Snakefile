@@ -1,0 +1,27 @@
+# photostyle: photorealistic, temporally consistent style transfer of a reference photo onto videos.
+# Stages: frames -> flow + consistency -> segmentation -> Matting Laplacian -> stylisation -> encoding.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/frames.smk"
+include: "workflow/rules/flow.smk"
+include: "workflow/rules/segmentation.smk"
+include: "workflow/rules/laplacian.smk"
+include: "workflow/rules/stylize.smk"
+include: "workflow/rules/encode.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("results/{run}/{run}.mp4", run=PLANS),
+        expand("results/{run}/{run}_side_by_side.mp4", run=PLANS),

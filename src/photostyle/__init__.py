@@ -1,0 +1,1 @@
+"""photostyle: photorealistic, flicker-free style transfer for video."""

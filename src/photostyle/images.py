@@ -1,0 +1,108 @@
+"""Reading and writing images (RGB frames, label maps) with clear errors and atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from photostyle.atomic import atomic_path
+from photostyle.errors import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def image_size(path: str | os.PathLike, what: str = "image") -> tuple[int, int]:
+    """Return (width, height) from the file header and check that the file decodes fully.
+
+    Used at workflow start-up so that a missing, truncated or non-image file fails before
+    any compute, with its path in the message.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    try:
+        with Image.open(path) as img:
+            size = img.size
+            img.load()  # decodes all pixel data: catches truncated files
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
+    return size
+
+
+def read_rgb(path: str | os.PathLike, what: str = "image") -> np.ndarray:
+    """Read an image as H×W×3 uint8 RGB.
+
+    Greyscale images are converted to RGB (a black-and-white reference is legitimate).
+    An alpha channel is dropped when fully opaque and refused otherwise: transparent pixels
+    have no colour to transfer. 16-bit images are scaled to 8 bits.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None or data.size == 0:
+        raise InputError(f"{what} {path} is not a readable image")
+    if data.dtype == np.uint16:
+        data = (data.astype(np.float32) / 257.0).round().astype(np.uint8)
+    if data.dtype != np.uint8:
+        raise InputError(f"{what} {path} has unsupported pixel type {data.dtype}")
+    if data.ndim == 2:
+        return np.ascontiguousarray(np.repeat(data[:, :, None], 3, axis=2))
+    if data.shape[2] == 4:
+        if (data[:, :, 3] < 255).any():
+            raise InputError(
+                f"{what} {path} has transparent pixels (alpha channel); flatten it onto a background first"
+            )
+        data = data[:, :, :3]
+    return np.ascontiguousarray(data[:, :, ::-1])
+
+
+def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    """Write an H×W×3 uint8 RGB image atomically (format from the suffix)."""
+    _write(path, np.ascontiguousarray(rgb[:, :, ::-1]))
+
+
+def read_gray(path: str | os.PathLike, what: str = "image") -> np.ndarray:
+    """Read a single-channel 8-bit image (label map or weight map) as H×W uint8."""
+    path = Path(path)
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None or data.ndim != 2 or data.dtype != np.uint8:
+        raise InputError(f"{what} {path} is missing or not an 8-bit single-channel image")
+    return data
+
+
+def write_gray(path: str | os.PathLike, gray: np.ndarray) -> None:
+    """Write an H×W uint8 image (label map, weight map) atomically."""
+    if gray.dtype != np.uint8 or gray.ndim != 2:
+        raise ValueError("write_gray expects an H×W uint8 array")
+    _write(path, gray)
+
+
+def _write(path: str | os.PathLike, data: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), data):
+            raise OSError(f"could not write image {path}")
+
+
+def resize_longest(rgb: np.ndarray, longest: int | None) -> np.ndarray:
+    """Resize so that the longest side is ``longest`` (None: keep), both sides even.
+
+    Even sides are what H.264 in yuv420p needs, so every stage works at the size that is
+    finally encoded. Area interpolation when shrinking, cubic when enlarging.
+    """
+    h, w = rgb.shape[:2]
+    target_w, target_h = working_shape(w, h, longest)
+    if (target_w, target_h) == (w, h):
+        return rgb
+    interp = cv2.INTER_AREA if target_w * target_h < w * h else cv2.INTER_CUBIC
+    return cv2.resize(rgb, (target_w, target_h), interpolation=interp)
+
+
+def working_shape(width: int, height: int, longest: int | None) -> tuple[int, int]:
+    """(width, height) at working size: longest side ``longest`` (None: unchanged), even sides."""
+    scale = 1.0 if not longest else longest / max(width, height)
+    return (max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2)))

@@ -1,0 +1,155 @@
+"""The sample sheet and, per run, the plan of frames to stylise, checked before any job runs.
+
+Everything here is cheap (headers, demuxing without decoding) and runs when Snakemake
+builds the DAG, so that a bad input fails in seconds with a message naming the file or the
+config key, not hours later in some job.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from photostyle.errors import InputError
+from photostyle.images import image_size
+from photostyle.video import (
+    VIDEO_SUFFIXES,
+    AudioClip,
+    check_same_size,
+    list_frame_files,
+    probe_video,
+    select_frames,
+)
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+COLUMNS = ("run", "video", "style", "style_mask", "masks")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the sample sheet."""
+
+    run: str
+    video: str
+    style: str
+    style_mask: str | None = None
+    masks: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The frames of one run: where each comes from, the output frame rate, the audio to keep."""
+
+    run: Run
+    sources: tuple[int | str, ...]  # per output frame: a pts (video) or an image path (folder)
+    fps: Fraction
+    width: int  # source size
+    height: int
+    audio: AudioClip | None
+    masks: tuple[str, ...] = ()  # per output frame, when the run has a masks folder
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.sources)
+
+    @property
+    def is_video(self) -> bool:
+        return Path(self.run.video).is_file()
+
+
+def read_runs(path: str | Path) -> list[Run]:
+    """Rows of the sample sheet (TSV with a header); names are checked to be safe folder names."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"runs: sample sheet {path} does not exist")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        header = set(reader.fieldnames or ())
+        rows = list(reader)
+    missing = {"run", "video", "style"} - header
+    unknown = header - set(COLUMNS)
+    if missing or unknown:
+        raise InputError(
+            f"runs: sample sheet {path} needs columns run, video, style (optional: style_mask, masks); "
+            f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+        )
+    if not rows:
+        raise InputError(f"runs: sample sheet {path} has no rows")
+    runs = []
+    for number, row in enumerate(rows, start=2):
+        values = {key: (value or "").strip() or None for key, value in row.items() if key}
+        name = values.get("run") or ""
+        if not RUN_NAME.fullmatch(name):
+            raise InputError(
+                f"runs: {path} line {number}: run name {name!r} must be letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit (it becomes a folder under results/)"
+            )
+        for key in ("video", "style"):
+            if not values.get(key):
+                raise InputError(f"runs: {path} line {number} (run {name}): column {key} is empty")
+        runs.append(Run(**{key: values.get(key) for key in COLUMNS}))
+    names = [r.run for r in runs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"runs: {path} names these runs more than once: {duplicates}")
+    return runs
+
+
+def plan_run(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
+    """Check a run's files and list its frames (``input`` section of the config)."""
+    video = Path(run.video)
+    where = f"(run {run.run})"
+    first, last, step = input_cfg["first_frame"], input_cfg["last_frame"], input_cfg["step"]
+    if video.is_dir():
+        files = list_frame_files(video)
+        indices = select_frames(len(files), first, last, step, f"frames folder {video}")
+        width, height = check_same_size([files[i] for i in indices], f"frame {where}")
+        sources: tuple[int | str, ...] = tuple(str(files[i]) for i in indices)
+        fps, audio = Fraction(input_cfg["folder_fps"]) / step, None
+    elif video.suffix.lower() in VIDEO_SUFFIXES or video.is_file():
+        info = probe_video(video)
+        indices = select_frames(info.n_frames, first, last, step, f"video {video}")
+        width, height = info.width, info.height
+        sources = tuple(info.pts[i] for i in indices)
+        fps = info.fps / step
+        audio = None
+        if info.audio_codec:
+            start = info.seconds(indices[0])
+            audio = AudioClip(str(video), info.audio_codec, start, len(indices) / float(fps))
+    else:
+        raise InputError(f"video {video} {where} does not exist (a video file or a folder of frames)")
+
+    image_size(run.style, f"style image {where}")
+    masks: tuple[str, ...] = ()
+    if segmentation_method == "masks":
+        masks = _check_masks(run, indices, width, height)
+    return Plan(run, sources, fps, width, height, audio, masks)
+
+
+def _check_masks(run: Run, indices: list[int], width: int, height: int) -> tuple[str, ...]:
+    """Mask files for the selected frames; each must have the size of its image."""
+    where = f"(run {run.run}, segmentation.method: masks)"
+    if not run.style_mask or not run.masks:
+        raise InputError(f"runs: columns style_mask and masks are both needed {where}")
+    mask_size, style_size = image_size(run.style_mask, f"style mask {where}"), image_size(run.style)
+    if mask_size != style_size:
+        raise InputError(
+            f"style mask {run.style_mask} is {mask_size[0]}×{mask_size[1]} but style image {run.style} "
+            f"is {style_size[0]}×{style_size[1]}"
+        )
+    files = list_frame_files(run.masks)
+    if len(files) <= max(indices):
+        raise InputError(f"masks folder {run.masks} has {len(files)} masks, fewer than the frames used {where}")
+    chosen = [files[i] for i in indices]
+    size = check_same_size(chosen, f"frame mask {where}")
+    if size != (width, height):
+        raise InputError(f"frame masks in {run.masks} are {size[0]}×{size[1]} but the frames are {width}×{height}")
+    return tuple(str(p) for p in chosen)
+
+
+def offsets(i: int, temporal_offsets: list[int]) -> list[int]:
+    """The offsets j of J for which frame i has an earlier frame i − j ≥ 1."""
+    return [j for j in sorted(temporal_offsets) if i - j >= 1]

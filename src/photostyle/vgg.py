@@ -1,0 +1,163 @@
+"""VGG-19 feature extractor with the weight-loading rules of the workflow.
+
+Weights come from ``models.vgg19.path`` when set; otherwise from torchvision's official URL
+(with torch.hub's hash check, cached under ``$TORCH_HOME``); otherwise the run fails with an
+error naming ``models.vgg19.path``. Seeded random weights are used only when the config says
+``models.allow_random_weights: true`` and no path is set, and that is reported loudly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from photostyle.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# torchvision.models.VGG19_Weights.IMAGENET1K_V1; torch.hub checks the sha256 prefix in the name.
+VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+_BLOCKS = (2, 2, 4, 4, 4)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def layer_names() -> list[str]:
+    """Names of the modules of ``torchvision.models.vgg19().features`` (conv1_1, relu1_1, …, pool5)."""
+    names = []
+    for block, convs in enumerate(_BLOCKS, start=1):
+        for conv in range(1, convs + 1):
+            names += [f"conv{block}_{conv}", f"relu{block}_{conv}"]
+        names.append(f"pool{block}")
+    return names
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """The feature layers of VGG-19 and a description of where their weights came from."""
+
+    features: nn.Sequential
+    source: str
+    random: bool
+
+
+def load_vgg19(path: str | None, allow_random: bool, sha256: str | None = None, seed: int = 0) -> LoadedWeights:
+    """VGG-19 feature layers with weights chosen by the rules in the module docstring."""
+    if path:
+        features = vgg19_features()
+        file = Path(path)
+        if not file.is_file():
+            raise InputError(f"models.vgg19.path: weights file {file} does not exist")
+        if sha256:
+            digest = _sha256(file)
+            if not digest.startswith(sha256.lower()):
+                raise InputError(
+                    f"models.vgg19.sha256: weights file {file} has sha256 {digest[:16]}…, expected {sha256}…"
+                )
+        try:
+            state = torch.load(file, map_location="cpu", weights_only=True)
+            features.load_state_dict(_feature_state(state))
+        except (RuntimeError, KeyError, ValueError, OSError) as exc:
+            raise InputError(f"models.vgg19.path: {file} is not a VGG-19 state dict: {exc}") from exc
+        return LoadedWeights(features, f"file {file}", random=False)
+    if allow_random:
+        torch.manual_seed(seed)
+        features = vgg19_features()
+        log.warning(
+            "!!! RANDOM VGG-19 WEIGHTS (models.allow_random_weights: true, seed %d): the result is a demo of "
+            "the pipeline, not a faithful style transfer. Set models.vgg19.path for real weights. !!!",
+            seed,
+        )
+        return LoadedWeights(features, f"RANDOM (seed {seed})", random=True)
+    try:
+        state = torch.hub.load_state_dict_from_url(VGG19_URL, check_hash=True, progress=False)
+    except Exception as exc:  # network errors, hash mismatch, corrupt download: all mean "no weights"
+        raise InputError(
+            f"VGG-19 weights are not available: downloading {VGG19_URL} failed ({exc}). "
+            "Download that file elsewhere and set models.vgg19.path to it."
+        ) from exc
+    features = vgg19_features()
+    features.load_state_dict(_feature_state(state))
+    return LoadedWeights(features, f"torchvision {VGG19_URL}", random=False)
+
+
+def vgg19_features() -> nn.Sequential:
+    """The convolutional part of torchvision's VGG-19 (same module indices), initialised as torchvision does.
+
+    Building only the features skips the 120M-parameter classifier, whose random
+    initialisation alone costs seconds per job.
+    """
+    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"], batch_norm=False)
+    for module in features.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return features
+
+
+def _feature_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Accept a full torchvision VGG-19 state dict or one of its ``features`` alone."""
+    if any(key.startswith("features.") for key in state):
+        return {key.removeprefix("features."): value for key, value in state.items() if key.startswith("features.")}
+    return state
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class VGGFeatures(nn.Module):
+    """Activations of named VGG-19 layers for RGB images in [0, 1], truncated at the last one needed."""
+
+    def __init__(self, features: nn.Sequential, layers: list[str]):
+        super().__init__()
+        names = layer_names()
+        unknown = sorted(set(layers) - set(names))
+        if unknown:
+            raise InputError(f"stylize: unknown VGG-19 layer(s) {unknown}; valid names are {names}")
+        last = max(names.index(layer) for layer in layers)
+        body = [nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in list(features)[: last + 1]]
+        self.body = nn.Sequential(*body).eval()
+        self.wanted = {names.index(layer): layer for layer in layers}
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        for param in self.parameters():
+            param.requires_grad_(False)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = (image - self.mean) / self.std
+        out = {}
+        for index, module in enumerate(self.body):
+            x = module(x)
+            if index in self.wanted:
+                out[self.wanted[index]] = x
+        return out
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error naming ``device``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device: cuda was asked for, but torch sees no CUDA GPU (use auto or cpu)")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"device must be auto, cpu or cuda, not {name!r}")
+    return torch.device(name)
+
+
+def weights_from_config(models: dict) -> LoadedWeights:
+    """Load VGG-19 following the ``models`` section of the config."""
+    vgg = models["vgg19"]
+    path = os.path.expanduser(vgg["path"]) if vgg.get("path") else None
+    return load_vgg19(path, models["allow_random_weights"], vgg.get("sha256"), models.get("random_seed", 0))

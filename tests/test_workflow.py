@@ -1,0 +1,146 @@
+"""The whole workflow on the default (demo) config, run once in a temporary folder: outputs,
+rerun scheduling after config changes, resuming after a killed run. Marked slow (minutes)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import yaml
+
+from photostyle.images import read_rgb
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+N_FRAMES = 16
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def scheduled(workdir: Path, changes: dict | None = None) -> dict[str, int]:
+    """Rules (with job counts) that a dry run schedules after applying ``changes`` to the config."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for dotted, value in (changes or {}).items():
+        *parents, key = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(workdir, "-n", "--cores", "2", "--configfile", "config/changed.yaml").stdout
+    if "Nothing to be done" in out:
+        return {}
+    table = out[out.index("Job stats:") :].split("total")[0]
+    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """A finished run of the default config (the offline demo) in a fresh folder."""
+    workdir = tmp_path_factory.mktemp("demo")
+    shutil.copytree(REPO / "config", workdir / "config")
+    plan = snakemake(workdir, "-n", "--cores", "2").stdout
+    pairs = sum(1 for i in range(1, N_FRAMES + 1) for j in (1, 2, 4) if i - j >= 1)
+    expected = {"frames": N_FRAMES, "flow_forward": pairs, "flow_backward": pairs, "consistency": pairs}
+    expected |= {"segment_reference": 1, "segment_frame": N_FRAMES, "laplacian": N_FRAMES}
+    expected |= {"stylize_frame": N_FRAMES, "encode": 1, "all": 1}
+    for rule, count in expected.items():  # the dry run lists every job
+        assert re.search(rf"^{rule}\s+{count}$", plan, flags=re.M), (rule, count, plan)
+    started = time.monotonic()
+    snakemake(workdir, "--cores", "2")
+    print(f"demo workflow: {time.monotonic() - started:.0f} s")
+    return workdir
+
+
+def test_demo_outputs(demo):
+    run = demo / "results" / "demo"
+    with av.open(str(run / "demo.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 25
+        assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+    assert len(frames) == N_FRAMES and frames[0].shape == (120, 192, 3)
+    stylized = read_rgb(run / "stylized" / "frame_00005.png").astype(int)
+    assert np.abs(frames[4].astype(int) - stylized).mean() < 6  # the mp4 holds the stylised frames
+    with av.open(str(run / "demo_side_by_side.mp4")) as container:
+        assert container.streams.video[0].codec_context.width == 384
+    assert "RANDOM" in (run / "stylized" / "RANDOM_WEIGHTS.txt").read_text()
+    for i in range(1, N_FRAMES + 1):
+        log = (run / "logs" / "stylize_frame" / f"frame_{i:05d}.log").read_text()
+        assert "RANDOM VGG-19 WEIGHTS" in log
+        totals = [float(v) for v in re.findall(r"total ([0-9.e+-]+)", log)]
+        assert totals[-1] < totals[0]
+    # the style moved the colours: the output is closer to the reference's mean colour than the input
+    reference = read_rgb(demo / "resources" / "demo" / "rocket_sunset.png").reshape(-1, 3).mean(axis=0)
+    frame = read_rgb(run / "frames" / "frame_00005.png").reshape(-1, 3).mean(axis=0)
+    assert np.abs(stylized.reshape(-1, 3).mean(axis=0) - reference).sum() < np.abs(frame - reference).sum()
+
+
+def test_nothing_to_rerun_when_nothing_changed(demo):
+    assert scheduled(demo) == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "rules"),
+    [
+        ({"stylize.weights.style": 20.0}, {"stylize_frame", "encode", "all"}),
+        ({"flow.method": "dis"}, {"flow_forward", "flow_backward", "consistency", "stylize_frame", "encode", "all"}),
+        ({"laplacian.eps": 1e-6}, {"laplacian", "stylize_frame", "encode", "all"}),
+        ({"encode.crf": 23}, {"encode", "all"}),
+    ],
+)
+def test_a_change_reruns_exactly_what_depends_on_it(demo, changes, rules):
+    assert set(scheduled(demo, changes)) == rules
+
+
+def test_killed_run_resumes_to_identical_frames(demo, tmp_path):
+    run = demo / "results" / "demo"
+    last = [run / "stylized" / f"frame_{i:05d}.png" for i in (14, 15, 16)]
+    originals = [path.read_bytes() for path in last]
+    for path in [*last, run / "demo.mp4"]:
+        path.unlink()
+    process = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2"], cwd=demo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    log15 = run / "logs" / "stylize_frame" / "frame_00015.log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (log15.exists() and "eval    5" in log15.read_text()):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not last[1].exists()  # killed mid-optimisation: no half-written frame under its final name
+    snakemake(demo, "--cores", "2", "--rerun-incomplete")
+    assert [path.read_bytes() for path in last] == originals  # deterministic: bit-identical on CPU
+    assert not [p for p in (run / "stylized").iterdir() if p.name.startswith(".")]
+
+
+def test_bad_config_fails_before_any_job(demo, tmp_path):
+    shutil.copytree(demo / "config", tmp_path / "config")
+    cases = {
+        "temporal:\n  offsets: [1, 0]\n": "offsets",
+        "input:\n  size: '512'\n": "size",
+        "colour: red\n": "colour",
+        "flow:\n  method: raft9\n": "method",
+    }
+    for text, key in cases.items():
+        (tmp_path / "config" / "bad.yaml").write_text(text)
+        result = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", "config/bad.yaml", check=False)
+        assert result.returncode != 0 and key in result.stdout + result.stderr, text
+    assert not (tmp_path / "results").exists()

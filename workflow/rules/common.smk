@@ -1,0 +1,127 @@
+# Functions shared by the rules: the runs and their frame plans, and input paths per frame.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from photostyle.demo import ensure_demo_inputs
+from photostyle.images import working_shape
+from photostyle.inputs import offsets, plan_run, read_runs
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    i=r"\d{5}",
+    k=r"\d{5}",
+
+
+if config["demo"]:
+    ensure_demo_inputs("resources/demo")
+
+PLANS = {run.run: plan_run(run, config["input"], config["segmentation"]["method"]) for run in read_runs(config["runs"])}
+J = sorted(config["temporal"]["offsets"])
+LOGS = "results/{run}/logs"
+BENCH = "results/{run}/benchmarks"
+
+
+def frame_numbers(run):
+    """Output frame numbers 1..N of a run."""
+    return range(1, PLANS[run].n_frames + 1)
+
+
+def earlier(wildcards):
+    """(j, k) pairs for frame i: k = i - j for each j in J with k >= 1."""
+    i = int(wildcards.i)
+    return [(j, i - j) for j in offsets(i, J)]
+
+
+def frame_source(wildcards):
+    """The input file a frame is decoded from: the video, or its own image in a frames folder."""
+    plan = PLANS[wildcards.run]
+    return plan.run.video if plan.is_video else plan.sources[int(wildcards.i) - 1]
+
+
+def frame_file(run, i):
+    """Path of frame i of a run."""
+    return f"results/{run}/frames/frame_{int(i):05d}.png"
+
+
+def stylized_file(run, i):
+    """Path of stylised frame i of a run."""
+    return f"results/{run}/stylized/frame_{int(i):05d}.png"
+
+
+def working_pixels(run):
+    """Pixels of a frame of the run at working size (for memory estimates)."""
+    plan = PLANS[run]
+    width, height = working_shape(plan.width, plan.height, config["input"]["size"])
+    return width * height
+
+
+# The DIS preset matters only to method dis: a change to it must not rerun DeepFlow flows.
+FLOW_PARAMS = {key: value for key, value in config["flow"].items() if key == "method" or config["flow"]["method"] == "dis"}
+
+
+def nearer_reliable(wildcards):
+    """reliable_{i}_{i-l} for the offsets l in J nearer than j = i - k (for long-term weights)."""
+    j = int(wildcards.i) - int(wildcards.k)
+    return [
+        f"results/{wildcards.run}/consistency/reliable_{wildcards.i}_{k:05d}.png"
+        for l, k in earlier(wildcards)
+        if l < j
+    ]
+
+
+SEGMENTATION = config["segmentation"]
+STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
+
+
+def reference_inputs(wildcards):
+    """The reference, and what the segmentation method needs besides it."""
+    plan = PLANS[wildcards.run]
+    inputs = {"style": plan.run.style}
+    if SEGMENTATION["method"] == "masks":
+        inputs["style_mask"] = plan.run.style_mask
+    if SEGMENTATION["method"] == "kmeans":
+        inputs["first_frame"] = frame_file(wildcards.run, 1)
+    return inputs
+
+
+def frame_segmentation_inputs(wildcards):
+    """The frame, and its hand-drawn mask or the run's colour clusters, by segmentation method."""
+    inputs = {"frame": frame_file(wildcards.run, wildcards.i)}
+    if SEGMENTATION["method"] == "masks":
+        inputs["mask"] = PLANS[wildcards.run].masks[int(wildcards.i) - 1]
+    if SEGMENTATION["method"] == "kmeans":
+        inputs["classes"] = f"results/{wildcards.run}/segmentation/classes.json"
+    return inputs
+
+
+STYLIZE = config["stylize"]
+# Threads change speed, not the result: they are kept out of the params that trigger reruns.
+STYLIZE_PARAMS = {key: value for key, value in STYLIZE.items() if key != "threads"}
+
+
+def stylize_inputs(wildcards):
+    """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j with its flow and weights."""
+    run, i = wildcards.run, wildcards.i
+    inputs = {
+        "frame": frame_file(run, i),
+        "style": PLANS[run].run.style,
+        "labels": f"results/{run}/segmentation/frame_{i}.png",
+        "style_labels": f"results/{run}/segmentation/reference.png",
+        "laplacian": f"results/{run}/laplacian/frame_{i}.h5",
+        "previous": [],
+        "backward": [],
+        "long": [],
+    }
+    for _, k in earlier(wildcards):
+        inputs["previous"].append(stylized_file(run, k))
+        inputs["backward"].append(f"results/{run}/flow/backward_{i}_{k:05d}.flo")
+        inputs["long"].append(f"results/{run}/consistency/long_{i}_{k:05d}.png")
+    if int(i) > 1:
+        inputs["reliable"] = f"results/{run}/consistency/reliable_{i}_{int(i) - 1:05d}.png"
+    return inputs
+
+
+LAPLACIAN_FILE = "results/{run}/laplacian/frame_{i}.h5"

@@ -1,0 +1,23 @@
+rule stylize_frame:
+    input:
+        unpack(stylize_inputs),
+    output:
+        "results/{run}/stylized/frame_{i}.png",
+    log:
+        f"{LOGS}/stylize_frame/frame_{{i}}.log",
+    benchmark:
+        f"{BENCH}/stylize_frame/frame_{{i}}.tsv"
+    conda:
+        "../../envs/photostyle.yaml"
+    threads: STYLIZE["threads"]
+    resources:
+        mem_mb=lambda w: 2000 + working_pixels(w.run) * 8 // 1000,
+        runtime=60,
+        gpu=1 if config["device"] == "cuda" else 0,
+    params:
+        stylize=STYLIZE_PARAMS,
+        style_size=STYLE_SIZE,
+        models=config["models"],
+        device=config["device"],
+    script:
+        "../scripts/stylize_frame.py"
