@@ -76,3 +76,13 @@ def test_features_truncated_at_last_layer():
     assert out["relu1_1"].shape == (1, 64, 32, 32) and out["relu3_1"].shape == (1, 256, 8, 8)
     with pytest.raises(InputError, match="relu9_9"):
         VGGFeatures(features, ["relu9_9"])
+
+
+def test_device_choice():
+    from photostyle.vgg import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="device: cuda"):
+            resolve_device("cuda")

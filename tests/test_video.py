@@ -88,3 +88,36 @@ def test_frame_folders(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(InputError, match="notes.txt"):
         list_frame_files(tmp_path)
+
+
+def test_video_without_frames_is_refused(tmp_path):
+    import subprocess
+
+    from photostyle.video import ffmpeg_exe
+
+    audio_only = tmp_path / "sound.mp4"
+    tone = ["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac"]
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", *tone, str(audio_only)], check=True)
+    with pytest.raises(InputError, match="sound.mp4 has no video stream"):
+        probe_video(audio_only)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec"),
+    [(".mov", ["-c:v", "copy"]), (".mkv", ["-c:v", "copy"]), (".avi", ["-c:v", "mpeg4", "-q:v", "2"]),
+     (".webm", ["-c:v", "libvpx-vp9", "-crf", "20", "-b:v", "0", "-deadline", "realtime"])],
+)  # fmt: skip
+def test_every_container_gives_the_same_frames(tmp_path, demo_clip, suffix, codec):
+    import subprocess
+
+    from photostyle.video import ffmpeg_exe
+
+    converted = tmp_path / f"clip{suffix}"
+    command = [ffmpeg_exe(), "-loglevel", "error", "-i", str(demo_clip), "-an", *codec, str(converted)]
+    subprocess.run(command, check=True)
+    original, info = probe_video(demo_clip), probe_video(converted)
+    assert info.n_frames == original.n_frames and info.fps == original.fps
+    for index in (0, 9):
+        ours = read_video_frame(converted, info.pts[index]).astype(int)
+        reference = read_video_frame(demo_clip, original.pts[index]).astype(int)
+        assert np.abs(ours - reference).mean() < 4

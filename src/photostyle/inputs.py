@@ -99,14 +99,23 @@ def read_runs(path: str | Path) -> list[Run]:
 
 
 def plan_run(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
-    """Check a run's files and list its frames (``input`` section of the config)."""
+    """Check a run's files and list its frames (``input`` section of the config).
+
+    Errors name the run of the sample sheet besides the file or key.
+    """
+    try:
+        return _plan(run, input_cfg, segmentation_method)
+    except InputError as exc:
+        raise InputError(f"run {run.run!r} of the sample sheet: {exc}") from None
+
+
+def _plan(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
     video = Path(run.video)
-    where = f"(run {run.run})"
     first, last, step = input_cfg["first_frame"], input_cfg["last_frame"], input_cfg["step"]
     if video.is_dir():
         files = list_frame_files(video)
         indices = select_frames(len(files), first, last, step, f"frames folder {video}")
-        width, height = check_same_size([files[i] for i in indices], f"frame {where}")
+        width, height = check_same_size([files[i] for i in indices], "frame")
         sources: tuple[int | str, ...] = tuple(str(files[i]) for i in indices)
         fps, audio = Fraction(input_cfg["folder_fps"]) / step, None
     elif video.suffix.lower() in VIDEO_SUFFIXES or video.is_file():
@@ -120,9 +129,9 @@ def plan_run(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
             start = info.seconds(indices[0])
             audio = AudioClip(str(video), info.audio_codec, start, len(indices) / float(fps))
     else:
-        raise InputError(f"video {video} {where} does not exist (a video file or a folder of frames)")
+        raise InputError(f"video {video} does not exist (a video file or a folder of frames)")
 
-    image_size(run.style, f"style image {where}")
+    image_size(run.style, "style image")
     masks: tuple[str, ...] = ()
     if segmentation_method == "masks":
         masks = _check_masks(run, indices, width, height)
@@ -131,7 +140,7 @@ def plan_run(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
 
 def _check_masks(run: Run, indices: list[int], width: int, height: int) -> tuple[str, ...]:
     """Mask files for the selected frames; each must have the size of its image."""
-    where = f"(run {run.run}, segmentation.method: masks)"
+    where = "(segmentation.method: masks)"
     if not run.style_mask or not run.masks:
         raise InputError(f"runs: columns style_mask and masks are both needed {where}")
     mask_size, style_size = image_size(run.style_mask, f"style mask {where}"), image_size(run.style)

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class Weights:
     """Weight of each loss term (config ``stylize.weights``)."""
 
-    content: float = 1.0
+    content: float = 5.0
     style: float = 10.0
     photorealism: float = 1e3
     temporal: float = 50.0

@@ -15,6 +15,14 @@ wildcard_constraints:
     k=r"\d{5}",
 
 
+def canonical(value):
+    """A config value with dict keys sorted at every level: params that trigger reruns must not
+    depend on the order in which a config file lists its keys."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    return value
+
+
 if config["demo"]:
     ensure_demo_inputs("resources/demo")
 
@@ -22,6 +30,18 @@ PLANS = {run.run: plan_run(run, config["input"], config["segmentation"]["method"
 J = sorted(config["temporal"]["offsets"])
 LOGS = "results/{run}/logs"
 BENCH = "results/{run}/benchmarks"
+LAPLACIAN_FILE = "results/{run}/laplacian/frame_{i}.h5"
+# Settings that reach rules as params (reruns follow them). Dict keys are sorted so that the
+# order of keys in a config file never triggers a rerun; the DIS preset matters only to dis.
+FLOW_PARAMS = canonical(
+    {key: value for key, value in config["flow"].items() if key == "method" or config["flow"]["method"] == "dis"}
+)
+SEGMENTATION = canonical(config["segmentation"])
+STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
+STYLIZE = config["stylize"]
+# Threads change speed, not the result: they stay out of the params that trigger reruns.
+STYLIZE_PARAMS = canonical({key: value for key, value in STYLIZE.items() if key != "threads"})
+MODELS = canonical(config["models"])
 
 
 def frame_numbers(run):
@@ -58,10 +78,6 @@ def working_pixels(run):
     return width * height
 
 
-# The DIS preset matters only to method dis: a change to it must not rerun DeepFlow flows.
-FLOW_PARAMS = {key: value for key, value in config["flow"].items() if key == "method" or config["flow"]["method"] == "dis"}
-
-
 def nearer_reliable(wildcards):
     """reliable_{i}_{i-l} for the offsets l in J nearer than j = i - k (for long-term weights)."""
     j = int(wildcards.i) - int(wildcards.k)
@@ -70,10 +86,6 @@ def nearer_reliable(wildcards):
         for l, k in earlier(wildcards)
         if l < j
     ]
-
-
-SEGMENTATION = config["segmentation"]
-STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 
 
 def reference_inputs(wildcards):
@@ -97,11 +109,6 @@ def frame_segmentation_inputs(wildcards):
     return inputs
 
 
-STYLIZE = config["stylize"]
-# Threads change speed, not the result: they are kept out of the params that trigger reruns.
-STYLIZE_PARAMS = {key: value for key, value in STYLIZE.items() if key != "threads"}
-
-
 def stylize_inputs(wildcards):
     """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j with its flow and weights."""
     run, i = wildcards.run, wildcards.i
@@ -122,6 +129,3 @@ def stylize_inputs(wildcards):
     if int(i) > 1:
         inputs["reliable"] = f"results/{run}/consistency/reliable_{i}_{int(i) - 1:05d}.png"
     return inputs
-
-
-LAPLACIAN_FILE = "results/{run}/laplacian/frame_{i}.h5"

@@ -17,7 +17,7 @@ rule stylize_frame:
     params:
         stylize=STYLIZE_PARAMS,
         style_size=STYLE_SIZE,
-        models=config["models"],
+        models=MODELS,
         device=config["device"],
     script:
         "../scripts/stylize_frame.py"
