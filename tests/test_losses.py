@@ -51,7 +51,7 @@ def test_photorealism_gradient_is_two_m_v():
     values = image.detach()[0].reshape(3, -1).T.numpy()
     expected_loss = (values * (matrix @ values)).sum() / 48
     expected_grad = (2 * (matrix @ values) / 48).T.reshape(1, 3, 6, 8)
-    np.testing.assert_allclose(float(loss), expected_loss, rtol=1e-5)
+    np.testing.assert_allclose(float(loss.detach()), expected_loss, rtol=1e-5)
     np.testing.assert_allclose(image.grad.numpy(), expected_grad, rtol=1e-4, atol=1e-6)
 
 

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from photostyle.images import read_rgb
+from photostyle.video import probe_video
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
@@ -144,3 +145,33 @@ def test_bad_config_fails_before_any_job(demo, tmp_path):
         result = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", "config/bad.yaml", check=False)
         assert result.returncode != 0 and key in result.stdout + result.stderr, text
     assert not (tmp_path / "results").exists()
+
+
+def test_own_frames_folder_with_hand_drawn_masks(shared, tmp_path):
+    """A user's run: a folder of frames (crops of a shared photo, panning), its colour masks, and
+    a reference with its mask (Luan et al.'s pair 1)."""
+    from photostyle.images import read_gray, write_rgb
+    from photostyle.segmentation import LEGEND
+
+    pairs = shared / "style_pairs"
+    photo, mask = read_rgb(pairs / "input" / "in1.png"), read_rgb(pairs / "segmentation" / "in1.png")
+    for n in range(4):  # the camera pans right by 6 px per frame
+        window = np.s_[100:420, 6 * n : 6 * n + 480]
+        write_rgb(tmp_path / "frames" / f"shot_{n:03d}.jpg", photo[window])
+        write_rgb(tmp_path / "masks" / f"shot_{n:03d}.png", mask[window])
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "runs.tsv").write_text(
+        "run\tvideo\tstyle\tstyle_mask\tmasks\n"
+        f"skyline\tframes\t{pairs / 'style' / 'tar1.png'}\t{pairs / 'segmentation' / 'tar1.png'}\tmasks\n"
+    )
+    (tmp_path / "config" / "config.yaml").write_text(
+        "demo: false\ninput: {size: 96, folder_fps: 12}\nsegmentation: {method: masks}\n"
+        "stylize: {iterations: 5}\nmodels: {allow_random_weights: true}\n"
+    )
+    snakemake(tmp_path, "--cores", "2", "--configfile", "config/config.yaml")
+    run = tmp_path / "results" / "skyline"
+    names = list(LEGEND)
+    for labels in (run / "segmentation" / "reference.png", run / "segmentation" / "frame_00003.png"):
+        assert {names[k] for k in np.unique(read_gray(labels))} == {"green", "black", "white"}
+    info = probe_video(run / "skyline.mp4")
+    assert (info.n_frames, info.fps, info.width, info.height) == (4, 12, 96, 64)
