@@ -84,5 +84,13 @@ def test_images_grey_alpha_and_working_size(tmp_path):
     cv2.imwrite(str(tmp_path / "clear.png"), rgba)
     with pytest.raises(InputError, match="clear.png has transparent pixels"):
         read_rgb(tmp_path / "clear.png")
+    rgb = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "whole.jpg"), rgb)
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:-600])
+    assert read_rgb(tmp_path / "whole.jpg").shape == (64, 64, 3)
+    with pytest.raises(InputError, match="cut.jpg is not a readable image"):
+        read_rgb(tmp_path / "cut.jpg")
+    cv2.imwrite(str(tmp_path / "deep.png"), np.full((4, 6), 65535, np.uint16))
+    assert (read_rgb(tmp_path / "deep.png") == 255).all()
     assert working_shape(1920, 1080, 512) == (512, 288)
     assert working_shape(321, 199, None) == (320, 200)  # even sides for yuv420p

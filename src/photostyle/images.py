@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from photostyle.atomic import atomic_path
 from photostyle.errors import InputError
@@ -15,11 +15,13 @@ from photostyle.errors import InputError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def image_size(path: str | os.PathLike, what: str = "image") -> tuple[int, int]:
-    """Return (width, height) from the file header and check that the file decodes fully.
+def image_size(path: str | os.PathLike, what: str = "image", decode: bool = True) -> tuple[int, int]:
+    """Return (width, height) from the file header; with ``decode``, check that the file decodes fully.
 
     Used at workflow start-up so that a missing, truncated or non-image file fails before
-    any compute, with its path in the message.
+    any compute, with its path in the message. Frames of a folder are checked by header only
+    (decoding thousands of frames would slow every start-up); a frame that is truncated
+    nonetheless fails in its own ``frames`` job, with its path.
     """
     path = Path(path)
     if not path.is_file():
@@ -27,38 +29,40 @@ def image_size(path: str | os.PathLike, what: str = "image") -> tuple[int, int]:
     try:
         with Image.open(path) as img:
             size = img.size
-            img.load()  # decodes all pixel data: catches truncated files
+            if decode:
+                img.load()  # decodes all pixel data: catches truncated files
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
     return size
 
 
 def read_rgb(path: str | os.PathLike, what: str = "image") -> np.ndarray:
-    """Read an image as H×W×3 uint8 RGB.
+    """Read an image as H×W×3 uint8 RGB, fully decoded (a truncated file raises, naming it).
 
-    Greyscale images are converted to RGB (a black-and-white reference is legitimate).
-    An alpha channel is dropped when fully opaque and refused otherwise: transparent pixels
-    have no colour to transfer. 16-bit images are scaled to 8 bits.
+    EXIF orientation is applied. Greyscale images are converted to RGB (a black-and-white
+    reference is legitimate). An alpha channel is dropped when fully opaque and refused
+    otherwise: transparent pixels have no colour to transfer. 16-bit greyscale is scaled to 8 bits.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist")
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None or data.size == 0:
-        raise InputError(f"{what} {path} is not a readable image")
-    if data.dtype == np.uint16:
-        data = (data.astype(np.float32) / 257.0).round().astype(np.uint8)
-    if data.dtype != np.uint8:
-        raise InputError(f"{what} {path} has unsupported pixel type {data.dtype}")
-    if data.ndim == 2:
-        return np.ascontiguousarray(np.repeat(data[:, :, None], 3, axis=2))
-    if data.shape[2] == 4:
-        if (data[:, :, 3] < 255).any():
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        grey = (np.asarray(img, np.float64) / 257.0).clip(0, 255).round().astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA"):
+        if np.asarray(img.getchannel("A")).min() < 255:
             raise InputError(
                 f"{what} {path} has transparent pixels (alpha channel); flatten it onto a background first"
             )
-        data = data[:, :, :3]
-    return np.ascontiguousarray(data[:, :, ::-1])
+    return np.ascontiguousarray(np.asarray(img.convert("RGB"), np.uint8))
 
 
 def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:
