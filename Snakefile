@@ -2,7 +2,11 @@
 # Stages: frames -> flow + consistency -> segmentation -> Matting Laplacian -> stylisation -> encoding.
 from snakemake.utils import min_version, validate
 
+from photostyle.inputs import check_yaml
+
 min_version("9.0")
+
+check_yaml("config/config.yaml")  # Snakemake's own message would not name the file
 
 
 configfile: "config/config.yaml"

@@ -6,6 +6,8 @@ from photostyle.images import read_rgb, working_shape, write_rgb
 from photostyle.inputs import Run, plan_run, read_runs
 
 INPUT = {"first_frame": 1, "last_frame": None, "step": 1, "folder_fps": 25}
+NONE = {"method": "none"}
+MASKS = {"method": "masks", "snap_distance": 60, "max_unmatched": 0.05}
 
 
 def sheet(tmp_path, text: str):
@@ -18,7 +20,10 @@ def test_sample_sheet_rows(tmp_path):
     runs = read_runs(
         sheet(tmp_path, "run\tvideo\tstyle\tstyle_mask\tmasks\na\tv.mp4\ts.png\t\t\nb\tf\ts.png\tm.png\tmasks\n")
     )
-    assert runs == [Run("a", "v.mp4", "s.png"), Run("b", "f", "s.png", "m.png", "masks")]
+    assert runs == [
+        Run("a", "v.mp4", "s.png"),
+        Run("b", "f", "s.png", "m.png", "masks"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -49,7 +54,7 @@ def frames_folder(tmp_path, n=5, size=(40, 30)):
 
 def test_plan_of_a_frames_folder(tmp_path):
     folder = frames_folder(tmp_path)
-    plan = plan_run(Run("r", str(folder), str(tmp_path / "style.png")), INPUT | {"step": 2}, "none")
+    plan = plan_run(Run("r", str(folder), str(tmp_path / "style.png")), INPUT | {"step": 2}, NONE)
     assert plan.n_frames == 3 and plan.fps == 12.5 and plan.audio is None
     assert [p.rsplit("/", 1)[1] for p in plan.sources] == ["f000.png", "f002.png", "f004.png"]
 
@@ -58,18 +63,22 @@ def test_plan_refuses_bad_inputs(tmp_path):
     folder = frames_folder(tmp_path)
     style = str(tmp_path / "style.png")
     with pytest.raises(InputError, match="missing.mp4"):
-        plan_run(Run("r", str(tmp_path / "missing.mp4"), style), INPUT, "none")
+        plan_run(Run("r", str(tmp_path / "missing.mp4"), style), INPUT, NONE)
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(InputError, match="broken.png"):
-        plan_run(Run("r", str(folder), str(tmp_path / "broken.png")), INPUT, "none")
+        plan_run(Run("r", str(folder), str(tmp_path / "broken.png")), INPUT, NONE)
     with pytest.raises(InputError, match="style_mask and masks"):
-        plan_run(Run("r", str(folder), style), INPUT, "masks")
+        plan_run(Run("r", str(folder), style), INPUT, MASKS)
     write_rgb(tmp_path / "mask.png", np.zeros((10, 20, 3), np.uint8))
     with pytest.raises(InputError, match="style mask .*mask.png is 20×10 but style image"):
-        plan_run(Run("r", str(folder), style, str(tmp_path / "mask.png"), str(folder)), INPUT, "masks")
+        plan_run(
+            Run("r", str(folder), style, str(tmp_path / "mask.png"), str(folder)),
+            INPUT,
+            {"method": "masks", "snap_distance": 60, "max_unmatched": 0.05},
+        )
     write_rgb(folder / "f009.png", np.zeros((31, 40, 3), np.uint8))
     with pytest.raises(InputError, match="f009.png is 40×31"):
-        plan_run(Run("r", str(folder), style), INPUT, "none")
+        plan_run(Run("r", str(folder), style), INPUT, NONE)
 
 
 def test_images_grey_alpha_and_working_size(tmp_path):

@@ -61,10 +61,9 @@ def warp(image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE
 def write_flo(path: str | os.PathLike, flow: np.ndarray) -> None:
     """Write a Middlebury ``.flo`` file (float32, x then y per pixel) atomically."""
     h, w = flow.shape[:2]
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.array([FLO_TAG], np.float32).tofile(handle)
-        np.array([w, h], np.int32).tofile(handle)
-        np.ascontiguousarray(flow, dtype=np.float32).tofile(handle)
+    header = np.array([FLO_TAG], np.float32).tobytes() + np.array([w, h], np.int32).tobytes()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(header + np.ascontiguousarray(flow, dtype=np.float32).tobytes())  # a full disk raises ENOSPC
 
 
 def read_flo(path: str | os.PathLike) -> np.ndarray:

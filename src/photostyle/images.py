@@ -87,9 +87,12 @@ def write_gray(path: str | os.PathLike, gray: np.ndarray) -> None:
 
 
 def _write(path: str | os.PathLike, data: np.ndarray) -> None:
+    """Encode in memory, then write through Python, so that a full disk raises ENOSPC."""
+    ok, encoded = cv2.imencode(Path(path).suffix, data)
+    if not ok:
+        raise ValueError(f"cannot encode an image of shape {data.shape} as {path}")
     with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), data):
-            raise OSError(f"could not write image {path}")
+        tmp.write_bytes(encoded.tobytes())
 
 
 def resize_longest(rgb: np.ndarray, longest: int | None) -> np.ndarray:

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import yaml
+
 from photostyle.errors import InputError
-from photostyle.images import image_size
+from photostyle.images import image_size, read_rgb
+from photostyle.segmentation import snap_mask
 from photostyle.video import (
     VIDEO_SUFFIXES,
     AudioClip,
@@ -98,18 +101,18 @@ def read_runs(path: str | Path) -> list[Run]:
     return runs
 
 
-def plan_run(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
-    """Check a run's files and list its frames (``input`` section of the config).
+def plan_run(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:
+    """Check a run's files and list its frames (``input`` and ``segmentation`` sections of the config).
 
     Errors name the run of the sample sheet besides the file or key.
     """
     try:
-        return _plan(run, input_cfg, segmentation_method)
+        return _plan(run, input_cfg, segmentation_cfg)
     except InputError as exc:
         raise InputError(f"run {run.run!r} of the sample sheet: {exc}") from None
 
 
-def _plan(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
+def _plan(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:
     video = Path(run.video)
     first, last, step = input_cfg["first_frame"], input_cfg["last_frame"], input_cfg["step"]
     if video.is_dir():
@@ -131,15 +134,19 @@ def _plan(run: Run, input_cfg: dict, segmentation_method: str) -> Plan:
     else:
         raise InputError(f"video {video} does not exist (a video file or a folder of frames)")
 
-    image_size(run.style, "style image")
+    read_rgb(run.style, "style image")  # decodes it: truncated or transparent references fail here
     masks: tuple[str, ...] = ()
-    if segmentation_method == "masks":
-        masks = _check_masks(run, indices, width, height)
+    if segmentation_cfg["method"] == "masks":
+        masks = _check_masks(run, indices, width, height, segmentation_cfg)
     return Plan(run, sources, fps, width, height, audio, masks)
 
 
-def _check_masks(run: Run, indices: list[int], width: int, height: int) -> tuple[str, ...]:
-    """Mask files for the selected frames; each must have the size of its image."""
+def _check_masks(run: Run, indices: list[int], width: int, height: int, settings: dict) -> tuple[str, ...]:
+    """Mask files for the selected frames; each must have the size of its image.
+
+    The reference's mask is also snapped to the legend here (one small image), so that a mask
+    in the wrong colours fails at start-up; frame masks are snapped in their own jobs.
+    """
     where = "(segmentation.method: masks)"
     if not run.style_mask or not run.masks:
         raise InputError(f"runs: columns style_mask and masks are both needed {where}")
@@ -149,6 +156,9 @@ def _check_masks(run: Run, indices: list[int], width: int, height: int) -> tuple
             f"style mask {run.style_mask} is {mask_size[0]}×{mask_size[1]} but style image {run.style} "
             f"is {style_size[0]}×{style_size[1]}"
         )
+    snap_mask(
+        read_rgb(run.style_mask, "style mask"), run.style_mask, settings["snap_distance"], settings["max_unmatched"]
+    )
     files = list_frame_files(run.masks)
     if len(files) <= max(indices):
         raise InputError(f"masks folder {run.masks} has {len(files)} masks, fewer than the frames used {where}")
@@ -162,3 +172,21 @@ def _check_masks(run: Run, indices: list[int], width: int, height: int) -> tuple
 def offsets(i: int, temporal_offsets: list[int]) -> list[int]:
     """The offsets j of J for which frame i has an earlier frame i − j ≥ 1."""
     return [j for j in sorted(temporal_offsets) if i - j >= 1]
+
+
+def check_models(models: dict) -> None:
+    """Start-up check of the ``models`` section: a configured weights file must exist.
+
+    Its hash (``models.vgg19.sha256``) is checked when the weights are loaded.
+    """
+    path = models["vgg19"].get("path")
+    if path and not Path(path).expanduser().is_file():
+        raise InputError(f"models.vgg19.path: weights file {path} does not exist")
+
+
+def check_yaml(path: str | Path) -> None:
+    """Parse a YAML file safely and report a syntax error with the file's name and line."""
+    try:
+        yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"config file {path} is not valid YAML: {exc}") from None

@@ -1,12 +1,8 @@
 # Functions shared by the rules: the runs and their frame plans, and input paths per frame.
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-
+# The photostyle package comes from the environment Snakemake runs in (make demo / make test set it up).
 from photostyle.demo import ensure_demo_inputs
 from photostyle.images import working_shape
-from photostyle.inputs import offsets, plan_run, read_runs
+from photostyle.inputs import check_models, offsets, plan_run, read_runs
 
 
 wildcard_constraints:
@@ -26,7 +22,8 @@ def canonical(value):
 if config["demo"]:
     ensure_demo_inputs("resources/demo")
 
-PLANS = {run.run: plan_run(run, config["input"], config["segmentation"]["method"]) for run in read_runs(config["runs"])}
+PLANS = {run.run: plan_run(run, config["input"], config["segmentation"]) for run in read_runs(config["runs"])}
+check_models(config["models"])
 J = sorted(config["temporal"]["offsets"])
 LOGS = "results/{run}/logs"
 BENCH = "results/{run}/benchmarks"
