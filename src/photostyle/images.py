@@ -15,25 +15,14 @@ from photostyle.errors import InputError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def image_size(path: str | os.PathLike, what: str = "image", decode: bool = True) -> tuple[int, int]:
-    """Return (width, height) from the file header; with ``decode``, check that the file decodes fully.
+def image_size(path: str | os.PathLike, what: str = "image") -> tuple[int, int]:
+    """(width, height) from the file header alone; a missing or non-image file raises, naming it.
 
-    Used at workflow start-up so that a missing, truncated or non-image file fails before
-    any compute, with its path in the message. Frames of a folder are checked by header only
-    (decoding thousands of frames would slow every start-up); a frame that is truncated
-    nonetheless fails in its own ``frames`` job, with its path.
+    Used at start-up for the frames of a folder: decoding thousands of frames would slow every
+    start-up, and a frame that is truncated nonetheless fails in its own ``frames`` job.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist")
-    try:
-        with Image.open(path) as img:
-            size = img.size
-            if decode:
-                img.load()  # decodes all pixel data: catches truncated files
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
-    return size
+    with _open(path, what) as img:
+        return img.size
 
 
 def read_rgb(path: str | os.PathLike, what: str = "image") -> np.ndarray:
@@ -43,15 +32,12 @@ def read_rgb(path: str | os.PathLike, what: str = "image") -> np.ndarray:
     reference is legitimate). An alpha channel is dropped when fully opaque and refused
     otherwise: transparent pixels have no colour to transfer. 16-bit greyscale is scaled to 8 bits.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
+    with _open(path, what) as opened:
+        try:
+            opened.load()
+        except (OSError, SyntaxError) as exc:
+            raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
+        img = ImageOps.exif_transpose(opened)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         grey = (np.asarray(img, np.float64) / 257.0).clip(0, 255).round().astype(np.uint8)
         return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
@@ -63,6 +49,17 @@ def read_rgb(path: str | os.PathLike, what: str = "image") -> np.ndarray:
                 f"{what} {path} has transparent pixels (alpha channel); flatten it onto a background first"
             )
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), np.uint8))
+
+
+def _open(path: str | os.PathLike, what: str) -> Image.Image:
+    """Open an image (header only) or raise an InputError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    try:
+        return Image.open(path)
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"{what} {path} is not a readable image: {exc}") from exc
 
 
 def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:

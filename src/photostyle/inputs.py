@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from photostyle.errors import InputError
-from photostyle.images import image_size, read_rgb
+from photostyle.images import read_rgb
 from photostyle.segmentation import snap_mask
 from photostyle.video import (
     VIDEO_SUFFIXES,
@@ -134,14 +134,16 @@ def _plan(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:
     else:
         raise InputError(f"video {video} does not exist (a video file or a folder of frames)")
 
-    read_rgb(run.style, "style image")  # decodes it: truncated or transparent references fail here
+    style = read_rgb(run.style, "style image")  # decoded: truncated or transparent references fail here
     masks: tuple[str, ...] = ()
     if segmentation_cfg["method"] == "masks":
-        masks = _check_masks(run, indices, width, height, segmentation_cfg)
+        masks = _check_masks(run, indices, width, height, style.shape[:2], segmentation_cfg)
     return Plan(run, sources, fps, width, height, audio, masks)
 
 
-def _check_masks(run: Run, indices: list[int], width: int, height: int, settings: dict) -> tuple[str, ...]:
+def _check_masks(
+    run: Run, indices: list[int], width: int, height: int, style_shape: tuple[int, int], settings: dict
+) -> tuple[str, ...]:
     """Mask files for the selected frames; each must have the size of its image.
 
     The reference's mask is also snapped to the legend here (one small image), so that a mask
@@ -150,15 +152,13 @@ def _check_masks(run: Run, indices: list[int], width: int, height: int, settings
     where = "(segmentation.method: masks)"
     if not run.style_mask or not run.masks:
         raise InputError(f"runs: columns style_mask and masks are both needed {where}")
-    mask_size, style_size = image_size(run.style_mask, f"style mask {where}"), image_size(run.style)
-    if mask_size != style_size:
+    mask = read_rgb(run.style_mask, f"style mask {where}")
+    if mask.shape[:2] != style_shape:
         raise InputError(
-            f"style mask {run.style_mask} is {mask_size[0]}×{mask_size[1]} but style image {run.style} "
-            f"is {style_size[0]}×{style_size[1]}"
+            f"style mask {run.style_mask} is {mask.shape[1]}×{mask.shape[0]} but style image {run.style} "
+            f"is {style_shape[1]}×{style_shape[0]}"
         )
-    snap_mask(
-        read_rgb(run.style_mask, "style mask"), run.style_mask, settings["snap_distance"], settings["max_unmatched"]
-    )
+    snap_mask(mask, run.style_mask, settings["snap_distance"], settings["max_unmatched"])
     files = list_frame_files(run.masks)
     if len(files) <= max(indices):
         raise InputError(f"masks folder {run.masks} has {len(files)} masks, fewer than the frames used {where}")

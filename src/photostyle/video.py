@@ -109,9 +109,9 @@ def list_frame_files(folder: str | os.PathLike) -> list[Path]:
 
 def check_same_size(files: list[Path], what: str) -> tuple[int, int]:
     """(width, height) shared by all image files (from their headers); another size or a non-image raises."""
-    first = image_size(files[0], what, decode=False)
+    first = image_size(files[0], what)
     for path in files[1:]:
-        size = image_size(path, what, decode=False)
+        size = image_size(path, what)
         if size != first:
             raise InputError(f"{what} {path} is {size[0]}×{size[1]}, but {files[0]} is {first[0]}×{first[1]}")
     return first
