@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,3 +27,15 @@ def shared() -> Path:
 def photo() -> np.ndarray:
     """A textured 256×256 RGB photo (scikit-image's astronaut, halved)."""
     return np.ascontiguousarray(skimage.data.astronaut()[::2, ::2])
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted on ``folder`` with mount ``options`` (a size, ro…), or skip where mounting is not allowed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]).returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here: needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import mounted_tmpfs
 
 from photostyle.demo import ensure_demo_inputs
 from photostyle.images import write_gray, write_rgb
@@ -104,10 +105,9 @@ def use_masks(w: Path) -> None:
 
 
 def audio_only(w: Path) -> None:
-    from photostyle.video import ffmpeg_exe
+    from photostyle.video import run_ffmpeg
 
-    tone = ["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac", str(w / "clip.mp4")]
-    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", *tone], check=True)
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac", str(w / "clip.mp4")])
 
 
 def write_image(path_in_workdir: str, array: np.ndarray) -> Callable[[Path], None]:
@@ -280,11 +280,5 @@ def test_weights_with_a_wrong_hash_fail_in_the_first_stylisation_job(workdir):
 
 
 def test_unwritable_output_folder(workdir):
-    results = workdir / "results"
-    results.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(results)]).returncode != 0:
-        pytest.skip("cannot mount a read-only file system here (needs root)")
-    try:
+    with mounted_tmpfs(workdir / "results", "ro,size=64k"):
         assert_refused(workdir, ["results/mine", "Read-only file system"], dry=False)
-    finally:
-        subprocess.run(["umount", str(results)], check=True)

@@ -20,6 +20,7 @@ import av
 import numpy as np
 import pytest
 import yaml
+from conftest import mounted_tmpfs
 
 from photostyle.atomic import DiskFullError
 from photostyle.demo import ensure_demo_inputs
@@ -115,12 +116,8 @@ def test_killed_at_a_random_point_then_resumed(reference, tmp_path, rule, seed):
 @pytest.fixture
 def tiny_disk(tmp_path) -> Path:
     """A 256 KiB file system (tmpfs), or skip where mounting is not allowed."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)]).returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=True)
+    with mounted_tmpfs(tmp_path / "disk", "size=256k") as folder:
+        yield folder
 
 
 def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):

@@ -7,7 +7,15 @@ import pytest
 from photostyle.demo import ensure_demo_inputs
 from photostyle.errors import InputError
 from photostyle.images import write_rgb
-from photostyle.video import AudioClip, encode, list_frame_files, probe_video, read_video_frame, select_frames
+from photostyle.video import (
+    AudioClip,
+    encode,
+    list_frame_files,
+    probe_video,
+    read_video_frame,
+    run_ffmpeg,
+    select_frames,
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +99,8 @@ def test_frame_folders(tmp_path):
 
 
 def test_video_without_frames_is_refused(tmp_path):
-    import subprocess
-
-    from photostyle.video import ffmpeg_exe
-
     audio_only = tmp_path / "sound.mp4"
-    tone = ["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac"]
-    subprocess.run([ffmpeg_exe(), "-loglevel", "error", *tone, str(audio_only)], check=True)
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac", str(audio_only)])
     with pytest.raises(InputError, match="sound.mp4 has no video stream"):
         probe_video(audio_only)
 
@@ -108,13 +111,8 @@ def test_video_without_frames_is_refused(tmp_path):
      (".webm", ["-c:v", "libvpx-vp9", "-crf", "20", "-b:v", "0", "-deadline", "realtime"])],
 )  # fmt: skip
 def test_every_container_gives_the_same_frames(tmp_path, demo_clip, suffix, codec):
-    import subprocess
-
-    from photostyle.video import ffmpeg_exe
-
     converted = tmp_path / f"clip{suffix}"
-    command = [ffmpeg_exe(), "-loglevel", "error", "-i", str(demo_clip), "-an", *codec, str(converted)]
-    subprocess.run(command, check=True)
+    run_ffmpeg(["-i", str(demo_clip), "-an", *codec, str(converted)])
     original, info = probe_video(demo_clip), probe_video(converted)
     assert info.n_frames == original.n_frames and info.fps == original.fps
     for index in (0, 9):

@@ -7,7 +7,6 @@ known path; the reference is another crop of the same photo graded to a sunset l
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import skimage.data
 
 from photostyle.atomic import atomic_path
 from photostyle.images import write_rgb
-from photostyle.video import ffmpeg_exe
+from photostyle.video import run_ffmpeg
 
 CLIP_NAME = "rocket_pan.mp4"
 STYLE_NAME = "rocket_sunset.png"
@@ -59,13 +58,11 @@ def write_clip(frames: list[np.ndarray], path: Path) -> None:
         for i, frame in enumerate(frames, start=1):
             write_rgb(Path(tmp) / f"frame_{i:05d}.png", frame)
         with atomic_path(path) as out:
-            cmd = [
-                ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y",
-                "-framerate", str(FPS), "-i", str(Path(tmp) / "frame_%05d.png"),
-                "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={N_FRAMES / FPS}",
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "12", "-c:a", "aac", "-shortest", str(out),
-            ]  # fmt: skip
-            subprocess.run(cmd, check=True, capture_output=True)
+            run_ffmpeg(
+                ["-framerate", str(FPS), "-i", str(Path(tmp) / "frame_%05d.png"),
+                 "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={N_FRAMES / FPS}",
+                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "12", "-c:a", "aac", "-shortest", str(out)]
+            )  # fmt: skip
 
 
 def ensure_demo_inputs(folder: str | Path) -> tuple[Path, Path]:

@@ -157,7 +157,7 @@ def encode(
     yuv420p for players everywhere; the audio clip is copied when mp4 can carry its codec,
     else re-encoded to AAC. ffmpeg writes to a temporary name that is renamed on success.
     """
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    cmd = []
     for folder in frame_folders:
         pattern = str(Path(folder) / "frame_%05d.png")
         cmd += ["-framerate", str(fps), "-start_number", "1", "-i", pattern]
@@ -174,6 +174,12 @@ def encode(
     cmd += ["-frames:v", str(n_frames), "-c:v", "libx264", "-preset", "medium", "-crf", str(crf)]
     cmd += ["-pix_fmt", "yuv420p", "-r", str(fps), "-movflags", "+faststart"]
     with atomic_path(output) as tmp:
-        result = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed writing {output}:\n{result.stderr.strip()}")
+        run_ffmpeg([*cmd, str(tmp)])
+
+
+def run_ffmpeg(args: list[str]) -> None:
+    """Run ffmpeg with an argument list (never through a shell); a failure raises with ffmpeg's message."""
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed writing {args[-1]}:\n{result.stderr.strip()}")
