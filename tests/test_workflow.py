@@ -102,6 +102,8 @@ def test_nothing_to_rerun_when_nothing_changed(demo):
     [
         ({"stylize.weights.style": 20.0}, {"stylize_frame", "encode", "all"}),
         ({"flow.method": "dis"}, {"flow_forward", "flow_backward", "consistency", "stylize_frame", "encode", "all"}),
+        ({"flow.dis_preset": "fast"}, set()),  # matters to method dis only
+        ({"consistency.colour": 30}, {"consistency", "stylize_frame", "encode", "all"}),
         ({"laplacian.eps": 1e-6}, {"laplacian", "stylize_frame", "encode", "all"}),
         ({"encode.crf": 23}, {"encode", "all"}),
     ],

@@ -175,13 +175,14 @@ def offsets(i: int, temporal_offsets: list[int]) -> list[int]:
 
 
 def check_models(models: dict) -> None:
-    """Start-up check of the ``models`` section: a configured weights file must exist.
+    """Start-up check of the ``models`` section: each configured weights file must exist.
 
-    Its hash (``models.vgg19.sha256``) is checked when the weights are loaded.
+    Hashes (``models.<net>.sha256``) are checked when the weights are loaded.
     """
-    path = models["vgg19"].get("path")
-    if path and not Path(path).expanduser().is_file():
-        raise InputError(f"models.vgg19.path: weights file {path} does not exist")
+    for net in ("vgg19", "raft"):
+        path = (models.get(net) or {}).get("path")
+        if path and not Path(path).expanduser().is_file():
+            raise InputError(f"models.{net}.path: weights file {path} does not exist")
 
 
 def check_yaml(path: str | Path) -> None:

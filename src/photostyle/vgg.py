@@ -8,17 +8,16 @@ error naming ``models.vgg19.path``. Seeded random weights are used only when the
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torchvision
 from torch import nn
 
 from photostyle.errors import InputError
+from photostyle.weights import load_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -50,42 +49,21 @@ class LoadedWeights:
 
 def load_vgg19(path: str | None, allow_random: bool, sha256: str | None = None, seed: int = 0) -> LoadedWeights:
     """VGG-19 feature layers with weights chosen by the rules in the module docstring."""
-    if path:
-        features = vgg19_features()
-        file = Path(path)
-        if not file.is_file():
-            raise InputError(f"models.vgg19.path: weights file {file} does not exist")
-        if sha256:
-            digest = _sha256(file)
-            if not digest.startswith(sha256.lower()):
-                raise InputError(
-                    f"models.vgg19.sha256: weights file {file} has sha256 {digest[:16]}…, expected {sha256}…"
-                )
-        try:
-            state = torch.load(file, map_location="cpu", weights_only=True)
-            features.load_state_dict(_feature_state(state))
-        except (RuntimeError, KeyError, ValueError, OSError) as exc:
-            raise InputError(f"models.vgg19.path: {file} is not a VGG-19 state dict: {exc}") from exc
-        return LoadedWeights(features, f"file {file}", random=False)
-    if allow_random:
+    if not path and allow_random:
         torch.manual_seed(seed)
-        features = vgg19_features()
         log.warning(
             "!!! RANDOM VGG-19 WEIGHTS (models.allow_random_weights: true, seed %d): the result is a demo of "
             "the pipeline, not a faithful style transfer. Set models.vgg19.path for real weights. !!!",
             seed,
         )
-        return LoadedWeights(features, f"RANDOM (seed {seed})", random=True)
-    try:
-        state = torch.hub.load_state_dict_from_url(VGG19_URL, check_hash=True, progress=False)
-    except Exception as exc:  # network errors, hash mismatch, corrupt download: all mean "no weights"
-        raise InputError(
-            f"VGG-19 weights are not available: downloading {VGG19_URL} failed ({exc}). "
-            "Download that file elsewhere and set models.vgg19.path to it."
-        ) from exc
+        return LoadedWeights(vgg19_features(), f"RANDOM (seed {seed})", random=True)
+    state, source = load_state_dict("models.vgg19", VGG19_URL, path, sha256)
     features = vgg19_features()
-    features.load_state_dict(_feature_state(state))
-    return LoadedWeights(features, f"torchvision {VGG19_URL}", random=False)
+    try:
+        features.load_state_dict(_feature_state(state))
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise InputError(f"models.vgg19.path: {source} is not a VGG-19 state dict: {exc}") from exc
+    return LoadedWeights(features, source, random=False)
 
 
 def vgg19_features() -> nn.Sequential:
@@ -107,14 +85,6 @@ def _feature_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     if any(key.startswith("features.") for key in state):
         return {key.removeprefix("features."): value for key, value in state.items() if key.startswith("features.")}
     return state
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class VGGFeatures(nn.Module):

@@ -1,6 +1,7 @@
 # Functions shared by the rules: the runs and their frame plans, and input paths per frame.
 # The photostyle package comes from the environment Snakemake runs in (make demo / make test set it up).
 from photostyle.demo import ensure_demo_inputs
+from photostyle.flow import resolve_method
 from photostyle.images import working_shape
 from photostyle.inputs import check_models, offsets, plan_run, read_runs
 
@@ -29,10 +30,20 @@ LOGS = "results/{run}/logs"
 BENCH = "results/{run}/benchmarks"
 LAPLACIAN_FILE = "results/{run}/laplacian/frame_{i}.h5"
 # Settings that reach rules as params (reruns follow them). Dict keys are sorted so that the
-# order of keys in a config file never triggers a rerun; the DIS preset matters only to dis.
+# order of keys in a config file never triggers a rerun; each flow option is passed only to the
+# method it matters to, and flow.method auto is resolved here, so that weights appearing later
+# rerun the flows.
+FLOW_METHOD = resolve_method(config["flow"]["method"], config["models"], config["flow"]["raft_model"])
 FLOW_PARAMS = canonical(
-    {key: value for key, value in config["flow"].items() if key == "method" or config["flow"]["method"] == "dis"}
+    {"method": FLOW_METHOD, "max_side": config["flow"]["max_side"]}
+    | ({"dis_preset": config["flow"]["dis_preset"]} if FLOW_METHOD == "dis" else {})
+    | (
+        {"raft_model": config["flow"]["raft_model"], "models": {"raft": config["models"]["raft"]}}
+        if FLOW_METHOD == "raft"
+        else {}
+    )
 )
+CONSISTENCY = canonical(config["consistency"])
 SEGMENTATION = canonical(config["segmentation"])
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 STYLIZE = config["stylize"]

@@ -44,6 +44,8 @@ rule consistency:
     input:
         backward="results/{run}/flow/backward_{i}_{k}.flo",
         forward="results/{run}/flow/forward_{k}_{i}.flo",
+        frame="results/{run}/frames/frame_{i}.png",
+        earlier="results/{run}/frames/frame_{k}.png",
         nearer=nearer_reliable,
     output:
         reliable="results/{run}/consistency/reliable_{i}_{k}.png",
@@ -57,5 +59,7 @@ rule consistency:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        criteria=CONSISTENCY,
     script:
         "../scripts/consistency.py"
