@@ -159,7 +159,7 @@ def main() -> None:
     print("\n## Occlusion detection against Sintel's mask (precision / recall / F1 of unreliable pixels)\n")
     print("| check | flow | clean P | clean R | clean F1 | final P | final R | final F1 |")
     print("|---|---|---|---|---|---|---|---|")
-    for variant, options in VARIANTS.items():
+    for variant, options in {"default (config.yaml)": defaults, **VARIANTS}.items():
         for name in ("deepflow", "fusion", *(["raft"] if args.raft_path else [])):
             cells = []
             for p, (a, b) in passes.items():

@@ -43,6 +43,7 @@ FLOW_PARAMS = canonical(
         else {}
     )
 )
+FLOW_MEM_MB = 6000 if FLOW_METHOD == "raft" else 1500  # RAFT keeps a 4-level correlation volume
 CONSISTENCY = canonical(config["consistency"])
 SEGMENTATION = canonical(config["segmentation"])
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]

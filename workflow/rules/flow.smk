@@ -11,7 +11,7 @@ rule flow_forward:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=1500,
+        mem_mb=FLOW_MEM_MB,
         runtime=10,
     params:
         flow=FLOW_PARAMS,
@@ -32,7 +32,7 @@ rule flow_backward:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=1500,
+        mem_mb=FLOW_MEM_MB,
         runtime=10,
     params:
         flow=FLOW_PARAMS,
