@@ -18,11 +18,12 @@ import skimage.data
 import torch
 
 from photostyle.demo import make_clip, sunset_grade
+from photostyle.device import resolve_device
 from photostyle.images import resize_longest
 from photostyle.matting import matting_laplacian
-from photostyle.segmentation import assign_clusters, fit_clusters
+from photostyle.segmentation import fit_clusters, kmeans_scores, labels_from_scores
 from photostyle.stylize import Objective, Previous, Settings, to_tensor
-from photostyle.vgg import VGGFeatures, load_vgg19, resolve_device
+from photostyle.vgg import VGGFeatures, load_vgg19
 
 
 def seconds(step, repeat: int) -> float:
@@ -78,8 +79,8 @@ def main() -> None:
             extractor,
             frame,
             style,
-            assign_clusters(frame, clusters, reference=False),
-            assign_clusters(style, clusters, reference=True),
+            labels_from_scores(kmeans_scores(frame, clusters, reference=False)),
+            labels_from_scores(kmeans_scores(style, clusters, reference=True)),
             laplacian,
             previous,
             settings,

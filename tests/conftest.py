@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -39,3 +40,36 @@ def mounted_tmpfs(folder: Path, options: str) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+def ade_names() -> dict[int, str]:
+    """150 class names: those the default groups list, then fillers (as a hub model's id2label)."""
+    groups = yaml.safe_load((REPO / "config" / "schema" / "config.schema.yaml").read_text())["properties"][
+        "segmentation"
+    ]["properties"]["groups"]["default"]
+    names = [name for group in groups for name in group["classes"]]
+    names += [f"thing {k}" for k in range(150 - len(names))]
+    return dict(enumerate(names))
+
+
+@pytest.fixture(scope="session")
+def model_folder(tmp_path_factory):
+    """A tiny SegFormer with 150 ADE20K-like classes and its image processor, saved with save_pretrained()."""
+    import torch
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
+
+    folder = tmp_path_factory.mktemp("segformer")
+    id2label = ade_names()
+    config = SegformerConfig(
+        depths=[1, 1, 1, 1],
+        hidden_sizes=[8, 16, 32, 64],
+        num_attention_heads=[1, 1, 2, 2],
+        decoder_hidden_size=32,
+        num_labels=150,
+        id2label=id2label,
+        label2id={name: i for i, name in id2label.items()},
+    )
+    torch.manual_seed(0)
+    SegformerForSemanticSegmentation(config).save_pretrained(folder)
+    SegformerImageProcessor().save_pretrained(folder)
+    return folder

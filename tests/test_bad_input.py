@@ -104,6 +104,18 @@ def use_masks(w: Path) -> None:
     configure(w, **{"segmentation.method": "masks"})
 
 
+def use_network(w: Path) -> None:
+    """Network segmentation with an edited reference segmentation (the style mask) in the group legend."""
+    sheet(w, "run\tvideo\tstyle\tstyle_mask\nmine\tframes\tstyle.png\tstyle_mask.png\n")
+    configure(w, **{"segmentation.method": "network"})
+
+
+def model_folder_without_weights(w: Path) -> None:
+    (w / "model").mkdir()
+    (w / "model" / "config.json").write_text("{}")
+    configure(w, **{"segmentation.method": "network", "segmentation.model": "model/"})
+
+
 def audio_only(w: Path) -> None:
     from photostyle.video import run_ffmpeg
 
@@ -184,6 +196,19 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         ),
         ["style_mask and masks are both needed"],
     ),
+    "network: style mask of the wrong size": (
+        steps(use_network, write_image("style_mask.png", np.zeros((10, 10, 3), np.uint8))),
+        ["style mask style_mask.png is 10×10 but style image"],
+    ),
+    "network: style mask with a colour outside the group legend": (
+        steps(use_network, write_image("style_mask.png", np.full((240, 360, 3), (128, 0, 64), np.uint8))),
+        ["mask style_mask.png", "86400 pixels", "RGB (128, 0, 64)", "segmentation.snap_distance"],
+    ),
+    "network: default group that is not a group": (
+        lambda w: configure(w, **{"segmentation.method": "network", "segmentation.default_group": "sea"}),
+        ["segmentation.default_group", "'sea'"],
+    ),
+    "network: model folder without weights": (model_folder_without_weights, ["segmentation.model", "weights"]),
     # the sample sheet
     "sample sheet missing": (lambda w: (w / "config" / "runs.tsv").unlink(), ["runs.tsv does not exist"]),
     "sample sheet without style column": (lambda w: sheet(w, "run\tvideo\nmine\tclip.mp4\n"), ["needs columns"]),

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
@@ -39,6 +40,18 @@ def test_class_missing_on_one_side_has_no_style_term():
     frame_same_class0 = features_of([(1, 0, 0), (-5, 2, 0)], LABELS)
     # class 1 exists only in the frame: changing it does not change the loss
     assert abs(float(target.loss(frame, MASKS)) - float(target.loss(frame_same_class0, MASKS))) < 1e-6
+
+
+def test_global_fallback_styles_a_class_missing_from_the_reference_like_the_whole_reference():
+    reference = features_of([(1, 0, 0), (0, 1, 0)], np.zeros((16, 16), np.int64))  # reference: class 0 only
+    ref_masks = torch.stack([torch.ones(16, 16), torch.zeros(16, 16)])
+    target = losses.StyleTarget(reference, ref_masks, fallback="global")
+    like_reference = features_of([(1, 0, 0), (1, 0, 0)], LABELS)  # class 1 looks like the whole reference
+    unlike = features_of([(1, 0, 0), (-5, 2, 0)], LABELS)
+    assert float(target.loss(like_reference, MASKS)) < 1e-3  # only the texture noise differs
+    assert float(target.loss(unlike, MASKS)) > 100 * float(target.loss(like_reference, MASKS))
+    with pytest.raises(ValueError, match="segmentation.fallback"):
+        losses.StyleTarget(reference, ref_masks, fallback="nearest")
 
 
 def test_photorealism_gradient_is_two_m_v():

@@ -79,7 +79,7 @@ def test_features_truncated_at_last_layer():
 
 
 def test_device_choice():
-    from photostyle.vgg import resolve_device
+    from photostyle.device import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

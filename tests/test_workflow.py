@@ -101,9 +101,19 @@ def test_nothing_to_rerun_when_nothing_changed(demo):
     ("changes", "rules"),
     [
         ({"stylize.weights.style": 20.0}, {"stylize_frame", "encode", "all"}),
-        ({"flow.method": "dis"}, {"flow_forward", "flow_backward", "consistency", "stylize_frame", "encode", "all"}),
+        (
+            {"flow.method": "dis"},
+            {"flow_forward", "flow_backward", "consistency", "frame_labels", "stylize_frame", "encode", "all"},
+        ),
         ({"flow.dis_preset": "fast"}, set()),  # matters to method dis only
-        ({"consistency.colour": 30}, {"consistency", "stylize_frame", "encode", "all"}),
+        ({"consistency.colour": 30}, {"consistency", "frame_labels", "stylize_frame", "encode", "all"}),
+        ({"segmentation.temporal_weight": 0.3}, {"frame_labels", "stylize_frame", "encode", "all"}),
+        ({"segmentation.fallback": "none"}, {"stylize_frame", "encode", "all"}),
+        ({"segmentation.size": 320}, set()),  # matters to method network only
+        (
+            {"segmentation.classes": 3},
+            {"segment_reference", "segment_frame", "frame_labels", "stylize_frame", "encode", "all"},
+        ),
         ({"laplacian.eps": 1e-6}, {"laplacian", "stylize_frame", "encode", "all"}),
         ({"encode.crf": 23}, {"encode", "all"}),
     ],
@@ -177,3 +187,47 @@ def test_own_frames_folder_with_hand_drawn_masks(shared, tmp_path):
         assert {names[k] for k in np.unique(read_gray(labels))} == {"green", "black", "white"}
     info = probe_video(run / "skyline.mp4")
     assert (info.n_frames, info.fps, info.width, info.height) == (4, 12, 96, 64)
+
+
+def test_network_segmentation_end_to_end_and_an_edited_reference_mask(model_folder, tmp_path):
+    """segmentation.method: network on a random-weight SegFormer saved in a folder (the real loading
+    path); then the reference's colour picture, edited, is given back as the run's style_mask."""
+    from photostyle.demo import ensure_demo_inputs
+    from photostyle.images import read_gray, write_rgb
+
+    clip, style = ensure_demo_inputs(tmp_path / "inputs")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "runs.tsv").write_text(f"run\tvideo\tstyle\nclip\t{clip}\t{style}\n")
+    config = {
+        "demo": False,
+        "input": {"size": 64, "last_frame": 4},
+        "segmentation": {"method": "network", "model": str(model_folder), "size": 64},
+        "stylize": {"iterations": 3},
+        "models": {"allow_random_weights": True},
+    }
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--cores", "2", "--configfile", "config/config.yaml")
+    seg = tmp_path / "results" / "clip" / "segmentation"
+    schema = yaml.safe_load((REPO / "config" / "schema" / "config.schema.yaml").read_text())
+    legend = {tuple(g["colour"]) for g in schema["properties"]["segmentation"]["properties"]["groups"]["default"]}
+    picture = read_rgb(seg / "reference_colour.png")
+    assert {tuple(int(v) for v in c) for c in np.unique(picture.reshape(-1, 3), axis=0)} <= legend
+    for i in range(1, 5):
+        assert read_gray(seg / f"frame_{i:05d}.png").max() < len(legend)
+        assert read_rgb(seg / f"overlay_{i:05d}.png").shape == (40, 64, 3)
+    assert (
+        "label flicker on reliable pixels" in (tmp_path / "results/clip/logs/frame_labels/frame_00004.log").read_text()
+    )
+    assert probe_video(tmp_path / "results" / "clip" / "clip.mp4").n_frames == 4
+
+    edited = read_rgb(style)[:, :, :1].repeat(3, axis=2) * 0  # a user paints the reference: sky on top, ground below
+    edited[: edited.shape[0] // 2] = (0, 255, 255)
+    edited[edited.shape[0] // 2 :] = (255, 255, 0)
+    write_rgb(tmp_path / "edited.png", edited)
+    (tmp_path / "config" / "runs.tsv").write_text(f"run\tvideo\tstyle\tstyle_mask\nclip\t{clip}\t{style}\tedited.png\n")
+    plan = snakemake(tmp_path, "-n", "--cores", "2", "--configfile", "config/config.yaml").stdout
+    assert "segment_reference" in plan and "segment_frame " not in plan  # frames keep their network scores
+    snakemake(tmp_path, "--cores", "2", "--configfile", "config/config.yaml")
+    reference = read_gray(seg / "reference.png")
+    assert set(np.unique(reference[: reference.shape[0] // 2 - 1])) == {0}  # sky
+    assert set(np.unique(reference[reference.shape[0] // 2 + 1 :])) == {5}  # ground

@@ -150,13 +150,16 @@ def _fuse(frame_a: np.ndarray, frame_b: np.ndarray, candidates: list[np.ndarray]
     return np.take_along_axis(np.stack(candidates), best[None, :, :, None], axis=0)[0]
 
 
-def warp(image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
-    """Backward-warp ``image`` with ``flow``: out(p) = image(p + flow(p)), bilinear."""
+def warp(
+    image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE, interpolation: int = cv2.INTER_LINEAR
+) -> np.ndarray:
+    """Backward-warp ``image`` with ``flow``: out(p) = image(p + flow(p)), bilinear by default
+    (``cv2.INTER_NEAREST`` for label maps)."""
     h, w = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     map_x = grid_x + flow[:, :, 0]
     map_y = grid_y + flow[:, :, 1]
-    return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=border)
+    return cv2.remap(image, map_x, map_y, interpolation=interpolation, borderMode=border)
 
 
 def write_flo(path: str | os.PathLike, flow: np.ndarray) -> None:

@@ -17,7 +17,7 @@ import yaml
 
 from photostyle.errors import InputError
 from photostyle.images import read_rgb
-from photostyle.segmentation import snap_mask
+from photostyle.segmentation import LEGEND, group_legend, snap_mask
 from photostyle.video import (
     VIDEO_SUFFIXES,
     AudioClip,
@@ -138,27 +138,42 @@ def _plan(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:
     masks: tuple[str, ...] = ()
     if segmentation_cfg["method"] == "masks":
         masks = _check_masks(run, indices, width, height, style.shape[:2], segmentation_cfg)
+    elif segmentation_cfg["method"] == "network" and run.style_mask:
+        _check_style_mask(
+            run, style.shape[:2], group_legend(segmentation_cfg), segmentation_cfg, "(segmentation groups)"
+        )
     return Plan(run, sources, fps, width, height, audio, masks)
 
 
-def _check_masks(
-    run: Run, indices: list[int], width: int, height: int, style_shape: tuple[int, int], settings: dict
-) -> tuple[str, ...]:
-    """Mask files for the selected frames; each must have the size of its image.
+def check_network_settings(settings: dict) -> None:
+    """Start-up check of ``segmentation`` for method network: groups, default group, model folder."""
+    from photostyle.scene_parsing import check_model_source
 
-    The reference's mask is also snapped to the legend here (one small image), so that a mask
-    in the wrong colours fails at start-up; frame masks are snapped in their own jobs.
-    """
-    where = "(segmentation.method: masks)"
-    if not run.style_mask or not run.masks:
-        raise InputError(f"runs: columns style_mask and masks are both needed {where}")
+    group_legend(settings)
+    check_model_source(settings)
+
+
+def _check_style_mask(run: Run, style_shape: tuple[int, int], legend: dict, settings: dict, where: str) -> None:
+    """The reference's mask must have the reference's size and only legend colours (one small image,
+    snapped here so that a mask in the wrong colours fails at start-up)."""
     mask = read_rgb(run.style_mask, f"style mask {where}")
     if mask.shape[:2] != style_shape:
         raise InputError(
             f"style mask {run.style_mask} is {mask.shape[1]}×{mask.shape[0]} but style image {run.style} "
             f"is {style_shape[1]}×{style_shape[0]}"
         )
-    snap_mask(mask, run.style_mask, settings["snap_distance"], settings["max_unmatched"])
+    snap_mask(mask, run.style_mask, legend, settings["snap_distance"], settings["max_unmatched"])
+
+
+def _check_masks(
+    run: Run, indices: list[int], width: int, height: int, style_shape: tuple[int, int], settings: dict
+) -> tuple[str, ...]:
+    """Mask files for the selected frames; each must have the size of its image (frame masks
+    are snapped to the legend in their own jobs)."""
+    where = "(segmentation.method: masks)"
+    if not run.style_mask or not run.masks:
+        raise InputError(f"runs: columns style_mask and masks are both needed {where}")
+    _check_style_mask(run, style_shape, LEGEND, settings, where)
     files = list_frame_files(run.masks)
     if len(files) <= max(indices):
         raise InputError(f"masks folder {run.masks} has {len(files)} masks, fewer than the frames used {where}")

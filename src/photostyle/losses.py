@@ -41,15 +41,25 @@ def gram_per_class(features: torch.Tensor, masks: torch.Tensor) -> tuple[torch.T
 class StyleTarget:
     """Per-class Gram matrices of the reference at one layer, computed once per frame."""
 
-    def __init__(self, features: torch.Tensor, masks: torch.Tensor):
+    def __init__(self, features: torch.Tensor, masks: torch.Tensor, fallback: str = "none"):
+        """``fallback``: what a class absent from the reference is compared with, ``none``
+        (nothing: no term) or ``global`` (the Gram matrix of the whole reference)."""
         small = layer_masks(masks, features.shape[2], features.shape[3])
         self.grams, self.area = gram_per_class(features, small)
+        if fallback == "global":
+            whole, total = gram_per_class(features, torch.ones_like(small[:1]))
+            absent = self.area < 1.0
+            self.grams = torch.where(absent[:, None, None], whole, self.grams)
+            self.area = torch.where(absent, total, self.area)
+        elif fallback != "none":
+            raise ValueError(f"segmentation.fallback must be global or none, not {fallback!r}")
 
     def loss(self, features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Σ_k a_k ‖G_k(x) − G_k(ref)‖² / ‖G_k(ref)‖² over classes present on both sides.
 
         a_k is class k's share of the frame, so large regions weigh more than slivers; a
-        class with less than one pixel's worth of mask at this layer on either side has no term.
+        class with less than one pixel's worth of mask at this layer in the frame has no term,
+        nor has one absent from the reference unless the fallback is ``global``.
         """
         grams, area = gram_per_class(features, masks)
         present = (area >= 1.0) & (self.area >= 1.0)

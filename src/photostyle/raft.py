@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.models import optical_flow
 
+from photostyle.device import resolve_device
 from photostyle.errors import InputError
-from photostyle.vgg import resolve_device
 from photostyle.weights import available, load_state_dict
 
 log = logging.getLogger(__name__)

@@ -42,6 +42,7 @@ class Settings:
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     iterations: int = 100
     history_size: int = 50
+    style_fallback: str = "none"  # segmentation.fallback: none | global
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class Objective:
             style_features = extractor(to_tensor(style, device))
             self.content_targets = {name: content_features[name].clone() for name in settings.content_layers}
             self.style_targets = {
-                name: losses.StyleTarget(style_features[name], style_masks) for name in settings.style_layers
+                name: losses.StyleTarget(style_features[name], style_masks, settings.style_fallback)
+                for name in settings.style_layers
             }
         self.layer_masks = {
             name: losses.layer_masks(self.masks, *content_features[name].shape[2:]) for name in settings.style_layers

@@ -3,7 +3,7 @@
 from photostyle.demo import ensure_demo_inputs
 from photostyle.flow import resolve_method
 from photostyle.images import working_shape
-from photostyle.inputs import check_models, offsets, plan_run, read_runs
+from photostyle.inputs import check_models, check_network_settings, offsets, plan_run, read_runs
 
 
 wildcard_constraints:
@@ -45,7 +45,21 @@ FLOW_PARAMS = canonical(
 )
 FLOW_MEM_MB = 6000 if FLOW_METHOD == "raft" else 1500  # RAFT keeps a 4-level correlation volume
 CONSISTENCY = canonical(config["consistency"])
-SEGMENTATION = canonical(config["segmentation"])
+# Segmentation settings by what they matter to: the keys of the chosen method reach the
+# segmentation jobs; temporal_weight only the label fusion, fallback only the stylisation.
+SEGMENTATION_KEYS = {
+    "none": [],
+    "masks": ["snap_distance", "max_unmatched"],
+    "kmeans": ["classes", "position_weight"],
+    "network": ["model", "revision", "size", "groups", "default_group", "snap_distance", "max_unmatched"],
+}
+SEGMENTATION = canonical(
+    {key: config["segmentation"][key] for key in ["method", *SEGMENTATION_KEYS[config["segmentation"]["method"]]]}
+)
+FUSE_LABELS = SEGMENTATION["method"] in ("kmeans", "network") and config["segmentation"]["temporal_weight"] > 0
+SEGMENTATION_MEM_MB = 6000 if SEGMENTATION["method"] == "network" else 1500
+if SEGMENTATION["method"] == "network":
+    check_network_settings(config["segmentation"])
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 STYLIZE = config["stylize"]
 # Threads change speed, not the result: they stay out of the params that trigger reruns.
@@ -98,10 +112,11 @@ def nearer_reliable(wildcards):
 
 
 def reference_inputs(wildcards):
-    """The reference, and what the segmentation method needs besides it."""
+    """The reference, and what the segmentation method needs besides it (an edited reference
+    segmentation replaces the network's when the run has one)."""
     plan = PLANS[wildcards.run]
     inputs = {"style": plan.run.style}
-    if SEGMENTATION["method"] == "masks":
+    if SEGMENTATION["method"] == "masks" or (SEGMENTATION["method"] == "network" and plan.run.style_mask):
         inputs["style_mask"] = plan.run.style_mask
     if SEGMENTATION["method"] == "kmeans":
         inputs["first_frame"] = frame_file(wildcards.run, 1)
@@ -109,12 +124,30 @@ def reference_inputs(wildcards):
 
 
 def frame_segmentation_inputs(wildcards):
-    """The frame, and its hand-drawn mask or the run's colour clusters, by segmentation method."""
-    inputs = {"frame": frame_file(wildcards.run, wildcards.i)}
+    """The frame, and its hand-drawn mask (masks) or the run's fitted clusters (kmeans)."""
+    inputs = {"frame": frame_file(wildcards.run, wildcards.i)} | kmeans_classes(wildcards.run)
     if SEGMENTATION["method"] == "masks":
         inputs["mask"] = PLANS[wildcards.run].masks[int(wildcards.i) - 1]
-    if SEGMENTATION["method"] == "kmeans":
-        inputs["classes"] = f"results/{wildcards.run}/segmentation/classes.json"
+    return inputs
+
+
+def kmeans_classes(run):
+    """classes.json, which frames need only for kmeans (its clusters): the other methods take
+    their classes from the config, so an edited reference mask does not redo the frames."""
+    return {"classes": f"results/{run}/segmentation/classes.json"} if SEGMENTATION["method"] == "kmeans" else {}
+
+
+def frame_labels_inputs(wildcards):
+    """Frame i's scores, and when labels are fused over time: frame i - 1's fused scores and
+    labels, the flow i -> i - 1 and its consistency weights."""
+    run, i = wildcards.run, int(wildcards.i)
+    inputs = {"scores": f"results/{run}/segmentation/scores_{i:05d}.npy", "frame": frame_file(run, i)}
+    inputs |= kmeans_classes(run)
+    if FUSE_LABELS and i > 1:
+        inputs["previous"] = f"results/{run}/segmentation/fused_{i - 1:05d}.npy"
+        inputs["previous_labels"] = f"results/{run}/segmentation/frame_{i - 1:05d}.png"
+        inputs["backward"] = f"results/{run}/flow/backward_{i:05d}_{i - 1:05d}.flo"
+        inputs["reliable"] = f"results/{run}/consistency/reliable_{i:05d}_{i - 1:05d}.png"
     return inputs
 
 

@@ -4,6 +4,7 @@ rule segment_reference:
     output:
         labels="results/{run}/segmentation/reference.png",
         classes="results/{run}/segmentation/classes.json",
+        colour="results/{run}/segmentation/reference_colour.png",
     log:
         f"{LOGS}/segment_reference.log",
     benchmark:
@@ -11,11 +12,12 @@ rule segment_reference:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=SEGMENTATION_MEM_MB,
         runtime=10,
     params:
         segmentation=SEGMENTATION,
         style_size=STYLE_SIZE,
+        device=config["device"],
     script:
         "../scripts/segment_reference.py"
 
@@ -24,7 +26,7 @@ rule segment_frame:
     input:
         unpack(frame_segmentation_inputs),
     output:
-        "results/{run}/segmentation/frame_{i}.png",
+        "results/{run}/segmentation/scores_{i}.npy",
     log:
         f"{LOGS}/segment_frame/frame_{{i}}.log",
     benchmark:
@@ -32,9 +34,33 @@ rule segment_frame:
     conda:
         "../../envs/photostyle.yaml"
     resources:
+        mem_mb=SEGMENTATION_MEM_MB,
+        runtime=5,
+    params:
+        segmentation=SEGMENTATION,
+        device=config["device"],
+    script:
+        "../scripts/segment_frame.py"
+
+
+rule frame_labels:
+    input:
+        unpack(frame_labels_inputs),
+    output:
+        labels="results/{run}/segmentation/frame_{i}.png",
+        fused=temp("results/{run}/segmentation/fused_{i}.npy"),
+        overlay="results/{run}/segmentation/overlay_{i}.png",
+    log:
+        f"{LOGS}/frame_labels/frame_{{i}}.log",
+    benchmark:
+        f"{BENCH}/frame_labels/frame_{{i}}.tsv"
+    conda:
+        "../../envs/photostyle.yaml"
+    resources:
         mem_mb=1000,
         runtime=5,
     params:
         segmentation=SEGMENTATION,
+        temporal_weight=config["segmentation"]["temporal_weight"] if FUSE_LABELS else 0,
     script:
-        "../scripts/segment_frame.py"
+        "../scripts/frame_labels.py"

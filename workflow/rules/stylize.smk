@@ -19,5 +19,6 @@ rule stylize_frame:
         style_size=STYLE_SIZE,
         models=MODELS,
         device=config["device"],
+        style_fallback=config["segmentation"]["fallback"],
     script:
         "../scripts/stylize_frame.py"

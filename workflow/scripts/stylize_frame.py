@@ -6,12 +6,13 @@ import torch
 
 from photostyle.atomic import write_text
 from photostyle.consistency import from_uint8
+from photostyle.device import resolve_device
 from photostyle.flow import read_flo, warp
 from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.logs import setup
 from photostyle.matting import load_laplacian
 from photostyle.stylize import Objective, Previous, Settings, Weights, initial_image, stylize_frame
-from photostyle.vgg import VGGFeatures, resolve_device, weights_from_config
+from photostyle.vgg import VGGFeatures, weights_from_config
 
 log = setup(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -23,6 +24,7 @@ settings = Settings(
     content_layers=tuple(config["content_layers"]),
     style_layers=tuple(config["style_layers"]),
     iterations=config["iterations"],
+    style_fallback=params.style_fallback,
 )
 device = resolve_device(params.device)
 weights = weights_from_config(params.models)
