@@ -21,3 +21,74 @@ def adjusted_rand_index(labels: np.ndarray, truth: np.ndarray) -> float:
     expected = rows * cols / (a.size * (a.size - 1) / 2)
     maximum = (rows + cols) / 2
     return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
+
+
+def warping_error(earlier: np.ndarray, later: np.ndarray, backward: np.ndarray, visible: np.ndarray) -> float:
+    """Temporal warping error of one pair as Lai et al. (2018) define it: Σ M (Ô − O_t)² / Σ M.
+
+    ``earlier`` and ``later`` are output frames t − 1 and t (H×W×3, RGB in [0, 1]); Ô is frame
+    t − 1 warped onto frame t along ``backward`` (the flow t → t − 1 between the *input*
+    frames); ``visible`` (M) is 1 where that flow is trustworthy (occlusions excluded).
+    """
+    from photostyle.flow import warp
+
+    mask = visible.astype(np.float64)
+    if mask.sum() == 0:
+        raise ValueError("warping error: no visible pixel in the pair")
+    squared = ((warp(earlier.astype(np.float32), backward) - later) ** 2).sum(axis=2)
+    return float((mask * squared).sum() / mask.sum())
+
+
+def affine_residual(source: np.ndarray, result: np.ndarray, radius: int = 1, eps: float = 1e-7) -> float:
+    """Mean residual (0-255 units) of the best local affine colour map ``source`` → ``result``.
+
+    For every (2r+1)² window, result ≈ A·source + b is fitted by least squares (ridge ``eps``
+    as in the Matting Laplacian); the residual is the RMS over the window's pixels and the three
+    channels, averaged over all windows. 0 for a photograph recoloured by any locally affine
+    map, which is what the photorealism term asks for. Images are H×W×3 in [0, 1].
+    """
+    size = 2 * radius + 1
+    n = size * size
+
+    def box(x: np.ndarray) -> np.ndarray:  # mean over each full window, last two axes
+        kernel = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(-2, -1))
+        return kernel.mean(axis=(-2, -1))
+
+    src = source.astype(np.float64).transpose(2, 0, 1)  # 3×H×W
+    out = result.astype(np.float64).transpose(2, 0, 1)
+    mean_s, mean_o = box(src), box(out)
+    cov_ss = box(src[:, None] * src[None]) - mean_s[:, None] * mean_s[None]  # 3×3×h×w
+    cov_os = box(out[:, None] * src[None]) - mean_o[:, None] * mean_s[None]  # out c × src d
+    var_o = box(out**2) - mean_o**2
+    cov_ss = cov_ss.transpose(2, 3, 0, 1) + (eps / n) * np.eye(3)
+    gain = np.linalg.solve(cov_ss, cov_os.transpose(2, 3, 1, 0)).transpose(0, 1, 3, 2)  # h×w×out×src
+    explained = np.einsum("hwcd,dchw->chw", gain, cov_os.transpose(1, 0, 2, 3))
+    residual = np.clip(var_o - explained, 0.0, None).mean(axis=0)  # mean squared residual per window
+    return float(255.0 * np.sqrt(residual).mean())
+
+
+def lab_statistics(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (3) and covariance (3×3) of the Lab colours of an RGB image in [0, 1] where ``mask``."""
+    import cv2
+
+    lab = cv2.cvtColor(image.astype(np.float32), cv2.COLOR_RGB2Lab)[mask.astype(bool)].astype(np.float64)
+    return lab.mean(axis=0), np.cov(lab, rowvar=False)
+
+
+def style_fidelity(
+    output: np.ndarray, output_labels: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray
+) -> dict[int, float]:
+    """Per class present in both: distance of the output's Lab colour statistics to the reference's.
+
+    ‖μ_out − μ_ref‖ + ‖Σ_out − Σ_ref‖_F^(1/2) (both in Lab units, so a pure shift of the mean by
+    d gives d). Images RGB in [0, 1]; classes with fewer than 10 pixels on a side are left out.
+    """
+    scores = {}
+    for k in sorted(set(np.unique(output_labels)) & set(np.unique(reference_labels))):
+        mask_out, mask_ref = output_labels == k, reference_labels == k
+        if mask_out.sum() < 10 or mask_ref.sum() < 10:
+            continue
+        mean_o, cov_o = lab_statistics(output, mask_out)
+        mean_r, cov_r = lab_statistics(reference, mask_ref)
+        scores[int(k)] = float(np.linalg.norm(mean_o - mean_r) + np.sqrt(np.linalg.norm(cov_o - cov_r)))
+    return scores
