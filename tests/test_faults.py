@@ -24,14 +24,15 @@ from conftest import mounted_tmpfs
 
 from photostyle.atomic import DiskFullError
 from photostyle.demo import ensure_demo_inputs
-from photostyle.matting import load_laplacian
+from photostyle.matting import load_coefficients
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
 CONFIG = {
     "demo": False,
     "input": {"size": 64, "last_frame": 5},
-    "stylize": {"iterations": 10},
+    "stylize": {"iterations": 10, "tolerance": 0.0},
+    "laplacian": {"keep": True},
     "models": {"allow_random_weights": True},
 }
 # Outputs each trial deletes, as a run interrupted in the rule under test has not made them yet:
@@ -60,8 +61,8 @@ def outputs(run: Path) -> dict[str, object]:
         if not path.is_file() or name.startswith(("logs", "benchmarks")):
             continue
         if path.suffix == ".h5":
-            matrix = load_laplacian(path)
-            found[name] = (matrix.data.tobytes(), matrix.indices.tobytes(), matrix.indptr.tobytes())
+            coefficients = load_coefficients(path)
+            found[name] = (coefficients.frame.tobytes(), coefficients.whitening.tobytes())
         elif path.suffix == ".mp4":
             with av.open(str(path)) as container:
                 found[name] = [f.to_ndarray(format="rgb24").tobytes() for f in container.decode(video=0)]
@@ -123,11 +124,9 @@ def tiny_disk(tmp_path) -> Path:
 def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
     from fractions import Fraction
 
-    import scipy.sparse as sp
-
     from photostyle.flow import write_flo
     from photostyle.images import write_rgb
-    from photostyle.matting import save_laplacian
+    from photostyle.matting import matting_coefficients, save_coefficients
     from photostyle.video import encode
 
     rng = np.random.default_rng(0)
@@ -135,7 +134,7 @@ def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
     writers = {
         "frame.png": lambda path: write_rgb(path, noise),
         "flow.flo": lambda path: write_flo(path, rng.normal(size=(300, 300, 2)).astype(np.float32)),
-        "lap.h5": lambda path: save_laplacian(path, sp.random(3000, 3000, density=0.01, format="csr")),
+        "lap.h5": lambda path: save_coefficients(path, matting_coefficients(noise)),
     }
     for name, write in writers.items():
         with pytest.raises(DiskFullError, match=f"no space left on the device while writing .*{name}"):
@@ -150,23 +149,21 @@ def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
 
 
 def test_a_loss_that_becomes_nan_stops_with_the_terms():
-    import scipy.sparse as sp
     import torch
     import torchvision
 
-    from photostyle.stylize import Objective, Settings, initial_image, stylize_frame
+    from photostyle.matting import MattingCoefficients
+    from photostyle.stylize import FrameInputs, Settings, stylize
     from photostyle.vgg import VGGFeatures
 
     content = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
     labels = np.zeros((16, 16), np.uint8)
-    laplacian = sp.identity(256, format="csr", dtype=np.float32)
-    laplacian.data[:] = np.nan  # a corrupt Laplacian
-    settings = Settings(iterations=3, content_layers=("relu1_1",), style_layers=("relu1_1",))
+    corrupt = MattingCoefficients(content, np.full((14, 14, 6), np.nan, np.float32), 1e-7, 1)  # a corrupt Laplacian
+    settings = Settings(iterations=3, content_layers=("relu1_1",), style_layers=("relu1_1",), coarse_scales=())
     extractor = VGGFeatures(torchvision.models.vgg19(weights=None).features, ["relu1_1"])
-    cpu = torch.device("cpu")
-    objective = Objective(extractor, content, content, labels, labels, laplacian, [], settings, cpu)
+    inputs = FrameInputs(content, content, labels, labels, corrupt)
     with pytest.raises(FloatingPointError, match=r"evaluation 1: .*'photorealism': nan"):
-        stylize_frame(objective, initial_image(content, None, None), cpu)
+        stylize(extractor, inputs, settings, torch.device("cpu"))
 
 
 def test_temporary_files_of_a_killed_attempt_are_removed_on_the_next(tmp_path):

@@ -1,40 +1,108 @@
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 import torchvision
 
-from photostyle.matting import matting_laplacian
-from photostyle.stylize import Objective, Previous, Settings, initial_image, stylize_frame, to_tensor
+from photostyle import colour
+from photostyle.matting import matting_coefficients
+from photostyle.metrics import affine_residual
+from photostyle.stylize import FrameInputs, Objective, Previous, Settings, initial_image, stylize, to_tensor
 from photostyle.vgg import VGGFeatures
 
+CPU = torch.device("cpu")
+LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+SETTINGS = Settings(iterations=15, style_layers=LAYERS, content_layers=("relu3_1",), coarse_scales=())
 
-def test_stylisation_lowers_the_total_loss(photo):
+
+@pytest.fixture(scope="module")
+def extractor() -> VGGFeatures:
     torch.manual_seed(0)
+    return VGGFeatures(torchvision.models.vgg19(weights=None).features, list(LAYERS))
+
+
+@pytest.fixture(scope="module")
+def inputs(photo) -> FrameInputs:
     content = photo[96:144, 96:160].copy()
     style = np.ascontiguousarray(photo[:64, :64, ::-1])  # a differently coloured patch
     labels = np.zeros(content.shape[:2], np.uint8)
     labels[24:] = 1
     style_labels = np.zeros(style.shape[:2], np.uint8)
     style_labels[32:] = 1
-    settings = Settings(iterations=15, style_layers=("relu1_1", "relu2_1", "relu3_1"), content_layers=("relu3_1",))
-    extractor = VGGFeatures(torchvision.models.vgg19(weights=None).features, ["relu1_1", "relu2_1", "relu3_1"])
     previous = [Previous(np.full(content.shape, 0.5, np.float32), np.ones(content.shape[:2], np.float32))]
-    device = torch.device("cpu")
-    objective = Objective(
-        extractor, content, style, labels, style_labels, matting_laplacian(content / 255.0), previous, settings, device
-    )
-    init = initial_image(content, None, None)
+    return FrameInputs(content, style, labels, style_labels, matting_coefficients(content), previous)
+
+
+def test_stylisation_lowers_the_total_loss(extractor, inputs):
+    objective = Objective(extractor, inputs, SETTINGS, CPU)
     with torch.no_grad():
-        start = {k: float(v) for k, v in objective.terms(to_tensor(init, device)).items()}
-    result = stylize_frame(objective, init, device)
+        start = {k: float(v) for k, v in objective.terms(to_tensor(inputs.content, CPU)).items()}
+    result = stylize(extractor, inputs, replace(SETTINGS, tolerance=0.0), CPU)
     assert set(start) == {"content", "style", "photorealism", "temporal"}
     assert start["content"] == 0 and start["style"] > 0
     assert result.history[-1]["total"] < 0.7 * sum(start.values())
-    assert result.image.shape == content.shape and result.image.dtype == np.uint8
+    assert len(result.history) == 15  # no line search: one evaluation per iteration, all of them with tolerance 0
+    assert result.image.shape == inputs.content.shape and result.image.dtype == np.uint8
 
 
-def test_initial_image_takes_warped_output_where_reliable():
-    content = np.zeros((2, 2, 3), np.uint8)
-    warped = np.ones((2, 2, 3), np.float32)
-    reliable = np.array([[1, 0], [0, 1]], np.float32)
-    init = initial_image(content, warped, reliable)
-    np.testing.assert_array_equal(init[..., 0], reliable)
+def test_stops_once_the_loss_no_longer_falls(extractor, inputs):
+    capped = stylize(extractor, inputs, replace(SETTINGS, iterations=200, tolerance=0.0), CPU)
+    stopped = stylize(extractor, inputs, replace(SETTINGS, iterations=200, tolerance=1e-2, window=5), CPU)
+    assert len(capped.history) == 200
+    totals = [h["total"] for h in stopped.history]
+    assert 5 < len(totals) < 200
+    assert totals[-6] - totals[-1] < 1e-2 * totals[-1]  # the rule that stopped it
+    assert all(totals[n - 5] - totals[n] >= 1e-2 * totals[n] for n in range(5, len(totals) - 1))  # and not before
+    assert totals[-1] < 1.1 * capped.history[-1]["total"]
+
+
+def test_a_cold_start_runs_coarse_to_fine(extractor, inputs):
+    cold = replace(inputs, previous=[])
+    result = stylize(extractor, cold, replace(SETTINGS, iterations=5, tolerance=0.0, coarse_scales=(0.5,)), CPU)
+    assert [h["scale"] for h in result.history] == [0.5] * 5 + [1.0] * 5
+    seconds = [h["seconds"] for h in result.history]
+    assert seconds == sorted(seconds)
+    assert result.image.shape == inputs.content.shape
+
+
+def test_warm_start_takes_the_warped_output_where_reliable_and_the_colour_map_elsewhere(photo):
+    frame = np.ascontiguousarray(photo[:32, :48])
+    labels = np.zeros(frame.shape[:2], np.uint8)
+    matrix = np.array([[0.7, 0.2, 0.0], [0.0, 0.9, 0.1], [0.1, 0.0, 0.6]], np.float32)
+    styled = np.clip(frame / 255.0 @ matrix.T + 0.1, 0, 1).astype(np.float32)  # what the previous output looked like
+    reliable = np.ones(frame.shape[:2], np.float32)
+    reliable[:, 40:] = 0  # disoccluded on the right
+    warped = styled.copy()
+    warped[:, 40:] = 0.5  # nothing sensible was warped there
+    inputs = FrameInputs(
+        frame, frame, labels, labels, matting_coefficients(frame), [Previous(warped, reliable)], reliable
+    )
+    filled = initial_image(inputs, Settings(fill="colour_map"))
+    raw = initial_image(inputs, Settings(fill="frame"))
+    np.testing.assert_allclose(filled[:, :40], styled[:, :40])
+    np.testing.assert_allclose(raw[:, 40:], frame[:, 40:] / 255.0, atol=1e-6)
+    fit = styled[:, 40:][styled[:, 40:] < 1]  # where the affine map did not clip
+    assert np.abs(filled[:, 40:][styled[:, 40:] < 1] - fit).max() < 0.02
+
+
+def test_colour_transfer_gives_each_class_the_reference_statistics(photo):
+    frame = (photo[:64, :64] * 0.5 + 60) / 255.0  # mid-tones: the transferred colours stay in the RGB gamut
+    reference = np.ascontiguousarray(photo[64:128, 64:128, ::-1] * 0.4 + 90).astype(np.uint8)
+    labels = np.zeros((64, 64), np.uint8)
+    labels[32:] = 1
+    out = colour.transfer_statistics(frame.astype(np.float32), labels, reference, labels)
+    for k in (0, 1):
+        got = colour._lab(out)[labels == k]
+        want = colour._lab(reference / 255.0)[labels == k]
+        np.testing.assert_allclose(got.mean(axis=0), want.mean(axis=0), atol=0.5)  # Lab units
+        np.testing.assert_allclose(got.std(axis=0), want.std(axis=0), rtol=0.05)
+
+
+def test_local_affine_post_process_makes_the_output_more_photographic(photo):
+    frame = photo[:64, :96] / 255.0
+    rng = np.random.default_rng(0)
+    output = np.clip(frame @ np.diag([0.8, 0.9, 0.6]) + 0.1 + rng.normal(0, 0.03, frame.shape), 0, 1)
+    smoothed = colour.local_affine(frame, output, radius=2, eps=1e-4)
+    assert affine_residual(frame, smoothed) < 0.5 * affine_residual(frame, output)
+    assert np.abs(smoothed - output).mean() < 0.05  # the colours stay the output's

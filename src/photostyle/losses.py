@@ -7,11 +7,10 @@ photorealism term is per pixel, so that its weight does not depend on the workin
 
 from __future__ import annotations
 
-import warnings
-
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+
+from photostyle.matting import MattingLaplacian
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -24,59 +23,108 @@ def layer_masks(masks: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return F.interpolate(masks[None], size=(height, width), mode="area")[0]
 
 
-def gram_per_class(features: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mask-weighted Gram matrix of each class, G_k = F diag(m_k) Fᵀ / (C Σ m_k), and the Σ m_k.
+class ClassMasks:
+    """Soft class masks at one layer's size, with each class's support (the pixels where its mask is not 0).
 
-    ``features`` is 1×C×H×W, ``masks`` K×H×W at the same size. One matrix product per
-    class; classes are few, pixels never loop.
+    G_k = F diag(m_k) Fᵀ is computed as (F_s √m_s)(F_s √m_s)ᵀ over the support s only, so the
+    Gram matrices of all classes together cost about one product over the frame (the supports
+    overlap only at soft class edges) instead of one per class. The supports are gathered in one
+    go, so that the backward pass scatters once. Built once per frame and layer.
     """
-    channels = features.shape[1]
-    flat = features.reshape(channels, -1)
-    weights = masks.reshape(masks.shape[0], -1)
-    area = weights.sum(dim=1)
-    grams = torch.stack([(flat * w) @ flat.T for w in weights])
-    return grams / (channels * area.clamp_min(1e-6))[:, None, None], area
+
+    def __init__(self, masks: torch.Tensor, height: int, width: int):
+        flat = layer_masks(masks, height, width).reshape(masks.shape[0], -1)
+        self.area = flat.sum(dim=1)
+        self.areas = self.area.tolist()  # on the host: which classes have a term is decided without a sync
+        supports = [torch.nonzero(m > 0).squeeze(1) for m in flat]
+        self.index = torch.cat(supports)
+        root = torch.cat([m[s].sqrt() for m, s in zip(flat, supports, strict=True)])
+        self.root = None if bool((root == 1).all()) else root  # hard masks (full-size layers) need no weights
+        ends = torch.tensor([len(s) for s in supports]).cumsum(0).tolist()
+        self.slices = [slice(end - len(s), end) for end, s in zip(ends, supports, strict=True)]
+
+    def grams(self, features: torch.Tensor, classes: list[int]) -> torch.Tensor:
+        """G_k / (C Σ m_k) for the listed classes, from 1×C×h×w features (len(classes)×C×C)."""
+        channels = features.shape[1]
+        slices = [self.slices[k] for k in classes]
+        grams = _ClassGrams.apply(features.reshape(channels, -1), self.index, self.root, slices)
+        return grams / (channels * self.area[classes].clamp_min(1e-6))[:, None, None]
+
+
+class _ClassGrams(torch.autograd.Function):
+    """W_k W_kᵀ for each class, W = the features gathered at the class supports (and weighted by √m).
+
+    The backward pass uses the symmetry of a Gram matrix: dW_k = (dG_k + dG_kᵀ) W_k, one product
+    per class where autograd would do two, then one scatter back to the features.
+    """
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor, index: torch.Tensor, root: torch.Tensor | None, slices: list[slice]):
+        weighted = flat.index_select(1, index)
+        if root is not None:
+            weighted = weighted * root
+        ctx.save_for_backward(weighted, index, root)
+        ctx.slices, ctx.pixels = slices, flat.shape[1]
+        return torch.stack([weighted[:, s] @ weighted[:, s].T for s in slices])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        weighted, index, root = ctx.saved_tensors
+        covered = sum(s.stop - s.start for s in ctx.slices) == weighted.shape[1]
+        d_weighted = torch.empty_like(weighted) if covered else torch.zeros_like(weighted)
+        for g, s in zip(grad, ctx.slices, strict=True):
+            d_weighted[:, s] = (g + g.T) @ weighted[:, s]
+        if root is not None:
+            d_weighted = d_weighted * root
+        d_flat = weighted.new_zeros(weighted.shape[0], ctx.pixels)
+        return d_flat.index_add_(1, index, d_weighted), None, None, None
 
 
 class StyleTarget:
     """Per-class Gram matrices of the reference at one layer, computed once per frame."""
 
     def __init__(self, features: torch.Tensor, masks: torch.Tensor, fallback: str = "none"):
-        """``fallback``: what a class absent from the reference is compared with, ``none``
-        (nothing: no term) or ``global`` (the Gram matrix of the whole reference)."""
-        small = layer_masks(masks, features.shape[2], features.shape[3])
-        self.grams, self.area = gram_per_class(features, small)
-        if fallback == "global":
-            whole, total = gram_per_class(features, torch.ones_like(small[:1]))
-            absent = self.area < 1.0
-            self.grams = torch.where(absent[:, None, None], whole, self.grams)
-            self.area = torch.where(absent, total, self.area)
-        elif fallback != "none":
+        """``masks``: the reference's K×H×W class masks; ``fallback``: what a class absent from the
+        reference is compared with, ``none`` (nothing: no term) or ``global`` (the Gram matrix of
+        the whole reference)."""
+        if fallback not in ("none", "global"):
             raise ValueError(f"segmentation.fallback must be global or none, not {fallback!r}")
+        reference = ClassMasks(masks, features.shape[2], features.shape[3])
+        classes = list(range(masks.shape[0]))
+        self.grams = reference.grams(features, classes)
+        self.areas = reference.areas
+        if fallback == "global":
+            whole = ClassMasks(torch.ones_like(masks[:1]), features.shape[2], features.shape[3])
+            absent = [k for k in classes if self.areas[k] < 1.0]
+            if absent:
+                self.grams[absent] = whole.grams(features, [0])
+                for k in absent:
+                    self.areas[k] = whole.areas[0]
 
-    def loss(self, features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    def loss(self, features: torch.Tensor, masks: ClassMasks) -> torch.Tensor:
         """Σ_k a_k ‖G_k(x) − G_k(ref)‖² / ‖G_k(ref)‖² over classes present on both sides.
 
         a_k is class k's share of the frame, so large regions weigh more than slivers; a
         class with less than one pixel's worth of mask at this layer in the frame has no term,
         nor has one absent from the reference unless the fallback is ``global``.
         """
-        grams, area = gram_per_class(features, masks)
-        present = (area >= 1.0) & (self.area >= 1.0)
-        if not present.any():
+        present = [k for k, (a, b) in enumerate(zip(masks.areas, self.areas, strict=True)) if a >= 1.0 and b >= 1.0]
+        if not present:
             return features.new_zeros(())
-        share = area[present] / area[present].sum()
-        diff = ((grams[present] - self.grams[present]) ** 2).sum(dim=(1, 2))
-        norm = (self.grams[present] ** 2).sum(dim=(1, 2)).clamp_min(1e-12)
+        area = masks.area[present]
+        share = area / area.sum()
+        target = self.grams[present]
+        diff = ((masks.grams(features, present) - target) ** 2).sum(dim=(1, 2))
+        norm = (target**2).sum(dim=(1, 2)).clamp_min(1e-12)
         return (share * diff / norm).sum()
 
 
 class _QuadraticForm(torch.autograd.Function):
-    """Σ_c v_cᵀ M v_c for symmetric sparse M, with gradient 2 M v (one sparse product per pass)."""
+    """Σ_c v_cᵀ M v_c for a symmetric operator M, with gradient 2 M v (one product per pass)."""
 
     @staticmethod
-    def forward(ctx, values: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-        product = matrix @ values
+    def forward(ctx, values: torch.Tensor, operator: MattingLaplacian) -> torch.Tensor:
+        product = operator(values)
         ctx.save_for_backward(product)
         return (values * product).sum()
 
@@ -86,25 +134,10 @@ class _QuadraticForm(torch.autograd.Function):
         return 2.0 * grad * product, None
 
 
-def laplacian_tensor(matrix: sp.csr_matrix, device: torch.device) -> torch.Tensor:
-    """A scipy CSR matrix as a float32 torch sparse CSR tensor on ``device``."""
-    matrix = matrix.tocsr()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(matrix.indptr.astype("int64")),
-            torch.from_numpy(matrix.indices.astype("int64")),
-            torch.from_numpy(matrix.data.astype("float32")),
-            size=matrix.shape,
-            device=device,
-            check_invariants=False,  # built by scipy from a valid CSR matrix
-        )
-
-
-def photorealism_loss(image: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
-    """Σ_c V_c[x]ᵀ M V_c[x] / N for a 1×3×H×W image and the frame's N×N Matting Laplacian."""
-    values = image[0].reshape(3, -1).T  # N × 3, row-major pixel order as in matting.py
-    return _QuadraticForm.apply(values, laplacian) / values.shape[0]
+def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch.Tensor:
+    """Σ_c V_c[x]ᵀ M V_c[x] / N for a 1×3×H×W image and the frame's Matting Laplacian M (N pixels)."""
+    values = image[0]
+    return _QuadraticForm.apply(values, laplacian) / (values.shape[1] * values.shape[2])
 
 
 def temporal_loss(image: torch.Tensor, warped: list[torch.Tensor], weights: list[torch.Tensor]) -> torch.Tensor:

@@ -2,22 +2,31 @@
 
 The objective is  w_c·content + w_s·semantic style + λ·photorealism + γ·temporal  (see
 ``losses``). Everything that does not depend on the output image (content features, the
-reference's per-class Gram matrices, resized masks, the sparse Laplacian, the warped previous
-outputs) is computed once, before the optimiser starts.
+reference's per-class Gram matrices, class supports per layer, the Laplacian operator, the warped
+previous outputs) is computed once per frame and scale, before the optimiser starts.
+
+How a frame is started and stopped (``Settings``): a frame with stylised predecessors starts from
+the previous output warped onto it where the flow is reliable, and elsewhere from the frame
+recoloured by the colour map that the reliable pixels show (``fill``); a frame without them starts
+from the frame or from its per-class colour transfer (``init``), optimised first at reduced sizes
+(``coarse_scales``). Each stage stops when the total loss has fallen by less than
+``tolerance`` (relative) over the last ``window`` iterations, or after ``iterations``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
-import scipy.sparse as sp
 import torch
 
-from photostyle import losses
-from photostyle.segmentation import class_masks
+from photostyle import colour, losses
+from photostyle.matting import MattingCoefficients, MattingLaplacian, matting_coefficients
+from photostyle.segmentation import class_masks, resize_labels
 from photostyle.vgg import VGGFeatures
 
 log = logging.getLogger(__name__)
@@ -40,8 +49,15 @@ class Settings:
     weights: Weights = field(default_factory=Weights)
     content_layers: tuple[str, ...] = ("relu4_2",)
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-    iterations: int = 100
+    iterations: int = 300  # cap per stage
+    tolerance: float = 1e-3  # stop when the loss falls by less than this (relative) over `window` iterations
+    window: int = 10
+    line_search: str = "none"  # none (one evaluation per iteration) | strong_wolfe
     history_size: int = 50
+    init: str = "frame"  # cold start from: frame | colour_transfer
+    fill: str = "colour_map"  # warm start, unreliable pixels from: frame | colour_map
+    coarse_scales: tuple[float, ...] = (0.5,)  # a cold start is optimised at these sizes first
+    local_affine: tuple[int, float] | None = None  # (radius, eps) of the local-affine post-process; None: off
     style_fallback: str = "none"  # segmentation.fallback: none | global
 
 
@@ -53,12 +69,47 @@ class Previous:
     weight: np.ndarray  # H×W float32 in [0, 1]
 
 
+@dataclass(frozen=True)
+class FrameInputs:
+    """Everything the objective of one frame is built from, at one size."""
+
+    content: np.ndarray  # H×W×3 uint8
+    style: np.ndarray  # h×w×3 uint8
+    content_labels: np.ndarray  # H×W class ids
+    style_labels: np.ndarray  # h×w class ids
+    coefficients: MattingCoefficients
+    previous: list[Previous] = field(default_factory=list)
+    reliable: np.ndarray | None = None  # H×W weights against frame i − 1 (the warm start's trust)
+
+    def scaled(self, scale: float) -> FrameInputs:
+        """The same inputs at ``scale`` × their size (the Laplacian rebuilt from the resized frame)."""
+        if scale == 1.0:
+            return self
+
+        def size(image: np.ndarray) -> tuple[int, int]:
+            return max(round(image.shape[1] * scale), 3), max(round(image.shape[0] * scale), 3)
+
+        def area(image: np.ndarray, like: np.ndarray) -> np.ndarray:
+            return cv2.resize(image, size(like), interpolation=cv2.INTER_AREA)
+
+        content = area(self.content, self.content)
+        return FrameInputs(
+            content=content,
+            style=area(self.style, self.style),
+            content_labels=resize_labels(self.content_labels, *size(self.content)),
+            style_labels=resize_labels(self.style_labels, *size(self.style)),
+            coefficients=matting_coefficients(content, self.coefficients.eps, self.coefficients.radius),
+            previous=[Previous(area(p.warped, self.content), area(p.weight, self.content)) for p in self.previous],
+            reliable=None if self.reliable is None else area(self.reliable, self.content),
+        )
+
+
 @dataclass
 class Result:
     """The stylised frame and the loss terms at every evaluation of the objective."""
 
     image: np.ndarray  # H×W×3 uint8
-    history: list[dict[str, float]]
+    history: list[dict[str, float]]  # each record also has its stage's scale and the seconds since the start
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -67,61 +118,59 @@ def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None].to(device)
 
 
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """1×3×H×W in [0, 1] → H×W×3 uint8."""
-    array = image.detach().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
-    return np.rint(array * 255.0).astype(np.uint8)
+def initial_image(inputs: FrameInputs, settings: Settings) -> np.ndarray:
+    """Start point (H×W×3 float32 in [0, 1]).
 
-
-def initial_image(content: np.ndarray, warped_previous: np.ndarray | None, reliable: np.ndarray | None) -> np.ndarray:
-    """Start point: the previous output warped here where the flow is reliable, the frame elsewhere."""
-    frame = content.astype(np.float32) / 255.0
-    if warped_previous is None or reliable is None:
-        return frame
-    return reliable[:, :, None] * warped_previous + (1.0 - reliable[:, :, None]) * frame
+    Warm start (a previous output exists): that output warped here where the flow is reliable,
+    elsewhere the frame, or with ``fill: colour_map`` the frame recoloured by the per-class
+    affine colour map from frame to output that the reliable pixels show. Cold start: the frame,
+    or with ``init: colour_transfer`` its per-class colour transfer from the reference.
+    """
+    frame = inputs.content.astype(np.float32) / 255.0
+    if inputs.previous and inputs.reliable is not None:
+        if settings.fill == "colour_map":
+            frame = colour.affine_colour_map(
+                frame, inputs.previous[0].warped, inputs.reliable >= 0.5, inputs.content_labels
+            )
+        reliable = inputs.reliable[:, :, None]
+        return (reliable * inputs.previous[0].warped + (1.0 - reliable) * frame).astype(np.float32)
+    if settings.init == "colour_transfer":
+        return colour.transfer_statistics(frame, inputs.content_labels, inputs.style, inputs.style_labels)
+    return frame
 
 
 class Objective:
     """The total loss of one frame, with all its fixed targets precomputed."""
 
-    def __init__(
-        self,
-        extractor: VGGFeatures,
-        content: np.ndarray,
-        style: np.ndarray,
-        content_labels: np.ndarray,
-        style_labels: np.ndarray,
-        laplacian: sp.csr_matrix,
-        previous: list[Previous],
-        settings: Settings,
-        device: torch.device,
-    ):
+    def __init__(self, extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, device: torch.device):
         self.extractor = extractor
         self.settings = settings
-        n_classes = int(max(content_labels.max(), style_labels.max())) + 1
-        self.masks = torch.from_numpy(class_masks(content_labels, n_classes)).to(device)
-        style_masks = torch.from_numpy(class_masks(style_labels, n_classes)).to(device)
+        n_classes = int(max(inputs.content_labels.max(), inputs.style_labels.max())) + 1
+        masks = torch.from_numpy(class_masks(inputs.content_labels, n_classes)).to(device)
+        style_masks = torch.from_numpy(class_masks(inputs.style_labels, n_classes)).to(device)
         with torch.inference_mode():
-            content_features = extractor(to_tensor(content, device))
-            style_features = extractor(to_tensor(style, device))
+            content_features = extractor(to_tensor(inputs.content, device))
+            style_features = extractor(to_tensor(inputs.style, device))
             self.content_targets = {name: content_features[name].clone() for name in settings.content_layers}
             self.style_targets = {
                 name: losses.StyleTarget(style_features[name], style_masks, settings.style_fallback)
                 for name in settings.style_layers
             }
-        self.layer_masks = {
-            name: losses.layer_masks(self.masks, *content_features[name].shape[2:]) for name in settings.style_layers
+        self.masks = {
+            name: losses.ClassMasks(masks, *content_features[name].shape[2:]) for name in settings.style_layers
         }
-        self.laplacian = losses.laplacian_tensor(laplacian, device)
-        self.warped = [to_tensor(p.warped, device) for p in previous]
-        self.temporal_weights = [torch.from_numpy(p.weight.astype(np.float32)).to(device)[None, None] for p in previous]
+        self.laplacian = MattingLaplacian(inputs.coefficients, device)
+        self.warped = [to_tensor(p.warped, device) for p in inputs.previous]
+        self.temporal_weights = [
+            torch.from_numpy(p.weight.astype(np.float32)).to(device)[None, None] for p in inputs.previous
+        ]
 
     def terms(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each weighted loss term for an image (1×3×H×W)."""
         weights = self.settings.weights
         features = self.extractor(image)
         content = sum(losses.content_loss(features[n], t) for n, t in self.content_targets.items())
-        style = sum(t.loss(features[n], self.layer_masks[n]) for n, t in self.style_targets.items())
+        style = sum(t.loss(features[n], self.masks[n]) for n, t in self.style_targets.items())
         terms = {
             "content": weights.content * content / len(self.content_targets),
             "style": weights.style * style / len(self.style_targets),
@@ -132,19 +181,41 @@ class Objective:
         return terms
 
 
-def stylize_frame(objective: Objective, init: np.ndarray, device: torch.device) -> Result:
-    """Minimise the objective by L-BFGS from ``init`` (H×W×3 float in [0, 1])."""
+class _Converged(Exception):
+    """Raised from the closure to end L-BFGS once the loss has stopped falling."""
+
+
+def converged(totals: list[float], settings: Settings) -> bool:
+    """Whether the loss fell by less than ``tolerance`` (relative) over the last ``window`` iterations
+    (never with ``tolerance`` 0: then every iteration runs)."""
+    if settings.tolerance <= 0 or len(totals) <= settings.window:
+        return False
+    before, now = totals[-1 - settings.window], totals[-1]
+    return before - now < settings.tolerance * abs(now)
+
+
+def minimise(
+    objective: Objective, init: np.ndarray, device: torch.device, scale: float = 1.0, started: float | None = None
+) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Minimise the objective by L-BFGS from ``init`` (H×W×3 float in [0, 1]) until it converges;
+    the result (H×W×3 float32) and, at each evaluation, the terms, the scale and the seconds
+    since ``started`` (a ``time.perf_counter()`` value; default: now)."""
+    started = time.perf_counter() if started is None else started
+    settings = objective.settings
     image = to_tensor(init, device).requires_grad_(True)
+    search = settings.line_search == "strong_wolfe"
     optimiser = torch.optim.LBFGS(
         [image],
         lr=1.0,
-        max_iter=objective.settings.iterations,
-        history_size=objective.settings.history_size,
+        max_iter=settings.iterations,
+        max_eval=2 * settings.iterations if search else settings.iterations,
+        history_size=settings.history_size,
         tolerance_grad=1e-9,
         tolerance_change=1e-12,
-        line_search_fn="strong_wolfe",
+        line_search_fn="strong_wolfe" if search else None,
     )
     history: list[dict[str, float]] = []
+    totals: list[float] = []  # the loss at each iterate (a line search evaluates several points per iterate)
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
@@ -153,10 +224,58 @@ def stylize_frame(objective: Objective, init: np.ndarray, device: torch.device) 
         record = {name: float(value.detach()) for name, value in terms.items()} | {"total": float(total.detach())}
         if not all(math.isfinite(v) for v in record.values()):
             raise FloatingPointError(f"loss became non-finite at evaluation {len(history) + 1}: {record}")
-        history.append(record)
-        log.info("eval %4d  %s", len(history), "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
+        history.append(record | {"scale": scale, "seconds": time.perf_counter() - started})
+        log.info("eval %4d  scale %.2f  %s", len(history), scale, "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
         total.backward()
+        iterate = optimiser.state[image].get("n_iter", 0)
+        if iterate < len(totals):
+            totals[iterate] = record["total"]
+        else:
+            totals.append(record["total"])
+            if converged(totals, settings):
+                raise _Converged
         return total
 
-    optimiser.step(closure)
-    return Result(to_uint8(image), history)
+    try:
+        optimiser.step(closure)
+    except _Converged:
+        log.info("scale %.2f converged after %d iterations (loss fell < %g over %d)", scale, len(totals) - 1,
+                 settings.tolerance, settings.window)  # fmt: skip
+    return image.detach().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy(), history
+
+
+def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, device: torch.device) -> Result:
+    """Stylise one frame: warm start at full size, or a cold start through ``coarse_scales``, then full
+    size; then the local-affine post-process when asked for."""
+    warm = bool(inputs.previous) and inputs.reliable is not None
+    started = time.perf_counter()
+    history: list[dict[str, float]] = []
+    image: np.ndarray | None = None
+    for scale in (1.0,) if warm else (*settings.coarse_scales, 1.0):
+        stage = inputs.scaled(scale)
+        if image is None:
+            start = initial_image(stage, settings)
+        else:
+            height, width = stage.content.shape[:2]
+            start = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+        image, evaluations = minimise(Objective(extractor, stage, settings, device), start, device, scale, started)
+        history += evaluations
+    if settings.local_affine:
+        image = colour.local_affine(inputs.content / 255.0, image, *settings.local_affine)
+    return Result(np.rint(image * 255.0).astype(np.uint8), history)
+
+
+def with_config(settings: Settings, config: dict, style_fallback: str) -> Settings:
+    """Settings from the config's ``stylize`` section."""
+    post = config["local_affine"]
+    keys = ("iterations", "tolerance", "window", "line_search", "history_size", "init", "fill")
+    return replace(
+        settings,
+        weights=Weights(**config["weights"]),
+        content_layers=tuple(config["content_layers"]),
+        style_layers=tuple(config["style_layers"]),
+        coarse_scales=tuple(config["coarse_scales"]),
+        local_affine=(post["radius"], post["eps"]) if post["enabled"] else None,
+        style_fallback=style_fallback,
+        **{key: config[key] for key in keys},
+    )

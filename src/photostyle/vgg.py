@@ -97,8 +97,9 @@ class VGGFeatures(nn.Module):
         if unknown:
             raise InputError(f"stylize: unknown VGG-19 layer(s) {unknown}; valid names are {names}")
         last = max(names.index(layer) for layer in layers)
-        body = [nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in list(features)[: last + 1]]
-        self.body = nn.Sequential(*body).eval()
+        # torchvision's ReLUs are in place: safe, as no layer's backward needs the convolution output they
+        # overwrite, and the activations kept for the losses are ReLU outputs, which nothing modifies.
+        self.body = nn.Sequential(*list(features)[: last + 1]).eval()
         self.wanted = {names.index(layer): layer for layer in layers}
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))

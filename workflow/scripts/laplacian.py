@@ -1,13 +1,12 @@
-"""Rule laplacian: the Matting Laplacian of one frame at working size, cached as HDF5."""
+"""Rule laplacian: the Matting Laplacian of one frame at working size, as per-window coefficients in HDF5."""
 
 from photostyle.images import read_rgb
 from photostyle.logs import setup
-from photostyle.matting import matting_laplacian, save_laplacian
+from photostyle.matting import matting_coefficients, save_coefficients
 
 log = setup(snakemake.log[0])
-eps, radius = snakemake.params.eps, snakemake.params.radius
 frame = read_rgb(snakemake.input[0], "frame")
-matrix = matting_laplacian(frame / 255.0, eps=eps, radius=radius)
-save_laplacian(snakemake.output[0], matrix, eps=eps, radius=radius)
-log.info("%dx%d frame: %d non-zeros, %.1f MiB", frame.shape[1], frame.shape[0], matrix.nnz,
-         (matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes) / 2**20)  # fmt: skip
+coefficients = matting_coefficients(frame, eps=snakemake.params.eps, radius=snakemake.params.radius)
+save_coefficients(snakemake.output[0], coefficients)
+log.info("%dx%d frame: %.1f bytes per pixel", frame.shape[1], frame.shape[0],
+         coefficients.nbytes / (frame.shape[0] * frame.shape[1]))  # fmt: skip
