@@ -52,6 +52,18 @@ def ade_names() -> dict[int, str]:
     return dict(enumerate(names))
 
 
+@pytest.fixture
+def raft_weights(tmp_path):
+    """Randomly initialised RAFT-small weights in a file, as a user's models.raft.path would hold real ones."""
+    import torch
+    from torchvision.models import optical_flow
+
+    torch.manual_seed(0)
+    path = tmp_path / "raft_small.pth"
+    torch.save(optical_flow.raft_small().state_dict(), path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def model_folder(tmp_path_factory):
     """A tiny SegFormer with 150 ADE20K-like classes and its image processor, saved with save_pretrained()."""

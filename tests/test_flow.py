@@ -131,18 +131,6 @@ def test_shared_flo_files_round_trip_bit_exactly(shared, tmp_path):
         assert (tmp_path / path.name).read_bytes() == raw
 
 
-@pytest.fixture
-def raft_weights(tmp_path):
-    """Randomly initialised RAFT-small weights in a file, as a user's models.raft.path would hold real ones."""
-    import torch
-    from torchvision.models import optical_flow
-
-    torch.manual_seed(0)
-    path = tmp_path / "raft_small.pth"
-    torch.save(optical_flow.raft_small().state_dict(), path)
-    return path
-
-
 def test_raft_loads_through_the_config_path_and_runs_on_cpu(photo, raft_weights):
     models = {"raft": {"path": str(raft_weights)}}
     moved = np.ascontiguousarray(np.roll(photo, 5, axis=1)[:250, :250])  # sides not multiples of 8: padded

@@ -56,7 +56,7 @@ class Settings:
     history_size: int = 50
     init: str = "frame"  # cold start from: frame | colour_transfer
     fill: str = "colour_map"  # warm start, unreliable pixels from: frame | colour_map
-    coarse_scales: tuple[float, ...] = (0.5,)  # a cold start is optimised at these sizes first
+    coarse_scales: tuple[float, ...] = ()  # a cold start is optimised at these fractions of the size first
     local_affine: tuple[int, float] | None = None  # (radius, eps) of the local-affine post-process; None: off
     style_fallback: str = "none"  # segmentation.fallback: none | global
 
@@ -221,7 +221,8 @@ def minimise(
         optimiser.zero_grad()
         terms = objective.terms(image)
         total = sum(terms.values())
-        record = {name: float(value.detach()) for name, value in terms.items()} | {"total": float(total.detach())}
+        values = torch.stack([*terms.values(), total]).detach().tolist()  # one device sync, not one per term
+        record = dict(zip([*terms, "total"], values, strict=True))
         if not all(math.isfinite(v) for v in record.values()):
             raise FloatingPointError(f"loss became non-finite at evaluation {len(history) + 1}: {record}")
         history.append(record | {"scale": scale, "seconds": time.perf_counter() - started})
