@@ -94,16 +94,18 @@ def test_temporal_loss_ignores_pixels_with_zero_weight():
     assert float(losses.temporal_loss(image, [previous], [torch.ones(1, 1, 4, 4)])) == 0.5
 
 
-def test_gram_gradient_equals_autograd_of_the_plain_product():
+@pytest.mark.parametrize("size", [(12, 10), (24, 20)])  # soft masks with overlapping supports; hard masks
+def test_gram_gradient_equals_autograd_of_the_plain_product(size):
     rng = np.random.default_rng(4)
     labels = np.repeat(np.arange(24)[:, None] // 9, 20, axis=1)
     masks = torch.from_numpy(np.stack([labels == k for k in range(3)]).astype(np.float32))
-    small = losses.ClassMasks(masks, 12, 10)  # soft: weights and overlapping supports
-    features = torch.from_numpy(rng.normal(size=(1, 5, 12, 10)).astype(np.float32)).requires_grad_(True)
+    small = losses.ClassMasks(masks, *size)
+    assert (small.inverse is None) == (size == (12, 10))
+    features = torch.from_numpy(rng.normal(size=(1, 5, *size)).astype(np.float32)).requires_grad_(True)
     (small.grams(features, [0, 2]) ** 2).sum().backward()
     ours = features.grad.clone()
     features.grad = None
-    soft = losses.layer_masks(masks, 12, 10).reshape(3, -1)
+    soft = losses.layer_masks(masks, *size).reshape(3, -1)
     flat = features.reshape(5, -1)
     plain = torch.stack([(flat * soft[k]) @ flat.T / (5 * soft[k].sum()) for k in (0, 2)])
     (plain**2).sum().backward()

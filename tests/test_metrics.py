@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from photostyle.metrics import affine_residual, style_fidelity, warping_error
+from photostyle.metrics import affine_residual, style_fidelity, video_warping_error, warping_error
 
 
 @pytest.fixture
@@ -51,3 +51,16 @@ def test_affine_residual_equals_a_least_squares_fit_per_window():
             fit = design @ np.linalg.lstsq(design, o, rcond=None)[0]
             residuals.append(np.sqrt(((fit - o) ** 2).mean()))
     assert affine_residual(source, result, eps=0.0) == pytest.approx(255 * np.mean(residuals), rel=1e-6)
+
+
+def test_video_warping_error_is_the_mean_over_pairs(image):
+    frames = [image[:, 8 - 4 * t : 120 - 4 * t] for t in range(3)]  # a steady pan: frame t(p) = frame t-1(p − (4, 0))
+    flow = np.zeros((*frames[0].shape[:2], 2), np.float32)
+    flow[..., 0] = -4.0  # the flow from frame t to frame t − 1
+    visible = np.ones(frames[0].shape[:2], bool)
+    visible[:, :4] = False
+    assert video_warping_error(frames, [flow, flow], [visible, visible]) < 1e-10
+    flicker = [frames[0], np.clip(frames[1] * 1.2, 0, 1), frames[2]]
+    pairs = [warping_error(flicker[t - 1], flicker[t], flow, visible) for t in (1, 2)]
+    assert video_warping_error(flicker, [flow, flow], [visible, visible]) == pytest.approx(np.mean(pairs))
+    assert min(pairs) > 1e-3

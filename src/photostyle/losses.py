@@ -42,12 +42,16 @@ class ClassMasks:
         self.root = None if bool((root == 1).all()) else root  # hard masks (full-size layers) need no weights
         ends = torch.tensor([len(s) for s in supports]).cumsum(0).tolist()
         self.slices = [slice(end - len(s), end) for end, s in zip(ends, supports, strict=True)]
+        self.inverse = None  # where the supports partition the pixels, the backward pass gathers instead of scattering
+        if len(self.index) == flat.shape[1] and self.root is None:
+            self.inverse = torch.empty_like(self.index)
+            self.inverse[self.index] = torch.arange(len(self.index), device=self.index.device)
 
     def grams(self, features: torch.Tensor, classes: list[int]) -> torch.Tensor:
         """G_k / (C Σ m_k) for the listed classes, from 1×C×h×w features (len(classes)×C×C)."""
         channels = features.shape[1]
         slices = [self.slices[k] for k in classes]
-        grams = _ClassGrams.apply(features.reshape(channels, -1), self.index, self.root, slices)
+        grams = _ClassGrams.apply(features.reshape(channels, -1), self.index, self.inverse, self.root, slices)
         return grams / (channels * self.area[classes].clamp_min(1e-6))[:, None, None]
 
 
@@ -55,29 +59,39 @@ class _ClassGrams(torch.autograd.Function):
     """W_k W_kᵀ for each class, W = the features gathered at the class supports (and weighted by √m).
 
     The backward pass uses the symmetry of a Gram matrix: dW_k = (dG_k + dG_kᵀ) W_k, one product
-    per class where autograd would do two, then one scatter back to the features.
+    per class where autograd would do two, then one scatter back to the features (a gather by the
+    inverse permutation where the supports partition the pixels).
     """
 
     @staticmethod
-    def forward(ctx, flat: torch.Tensor, index: torch.Tensor, root: torch.Tensor | None, slices: list[slice]):
+    def forward(
+        ctx,
+        flat: torch.Tensor,
+        index: torch.Tensor,
+        inverse: torch.Tensor | None,
+        root: torch.Tensor | None,
+        slices: list[slice],
+    ):
         weighted = flat.index_select(1, index)
         if root is not None:
             weighted = weighted * root
-        ctx.save_for_backward(weighted, index, root)
+        ctx.save_for_backward(weighted, index, inverse, root)
         ctx.slices, ctx.pixels = slices, flat.shape[1]
         return torch.stack([weighted[:, s] @ weighted[:, s].T for s in slices])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        weighted, index, root = ctx.saved_tensors
+        weighted, index, inverse, root = ctx.saved_tensors
         covered = sum(s.stop - s.start for s in ctx.slices) == weighted.shape[1]
         d_weighted = torch.empty_like(weighted) if covered else torch.zeros_like(weighted)
         for g, s in zip(grad, ctx.slices, strict=True):
             d_weighted[:, s] = (g + g.T) @ weighted[:, s]
+        if inverse is not None:
+            return d_weighted.index_select(1, inverse), None, None, None, None
         if root is not None:
             d_weighted = d_weighted * root
         d_flat = weighted.new_zeros(weighted.shape[0], ctx.pixels)
-        return d_flat.index_add_(1, index, d_weighted), None, None, None
+        return d_flat.index_add_(1, index, d_weighted), None, None, None, None
 
 
 class StyleTarget:

@@ -39,6 +39,17 @@ def warping_error(earlier: np.ndarray, later: np.ndarray, backward: np.ndarray, 
     return float((mask * squared).sum() / mask.sum())
 
 
+def video_warping_error(frames: list[np.ndarray], backward: list[np.ndarray], visible: list[np.ndarray]) -> float:
+    """Lai et al.'s warping error of a clip: the mean of ``warping_error`` over consecutive pairs.
+
+    ``frames`` are the clip's frames (RGB in [0, 1]); ``backward[t - 1]`` is the flow t → t − 1
+    between the input frames and ``visible[t - 1]`` its occlusion mask. Scoring the input video
+    itself with the same flows gives the baseline a stylised clip is compared with.
+    """
+    pairs = range(1, len(frames))
+    return float(np.mean([warping_error(frames[t - 1], frames[t], backward[t - 1], visible[t - 1]) for t in pairs]))
+
+
 def affine_residual(source: np.ndarray, result: np.ndarray, radius: int = 1, eps: float = 1e-7) -> float:
     """Mean residual (0-255 units) of the best local affine colour map ``source`` → ``result``.
 

@@ -204,18 +204,9 @@ def minimise(
     settings = objective.settings
     image = to_tensor(init, device).requires_grad_(True)
     search = settings.line_search == "strong_wolfe"
-    optimiser = torch.optim.LBFGS(
-        [image],
-        lr=1.0,
-        max_iter=settings.iterations,
-        max_eval=2 * settings.iterations if search else settings.iterations,
-        history_size=settings.history_size,
-        tolerance_grad=1e-9,
-        tolerance_change=1e-12,
-        line_search_fn="strong_wolfe" if search else None,
-    )
     history: list[dict[str, float]] = []
     totals: list[float] = []  # the loss at each iterate (a line search evaluates several points per iterate)
+    done = 0  # iterations of earlier L-BFGS runs (it is restarted when it stops before the cap)
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
@@ -228,7 +219,7 @@ def minimise(
         history.append(record | {"scale": scale, "seconds": time.perf_counter() - started})
         log.info("eval %4d  scale %.2f  %s", len(history), scale, "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
         total.backward()
-        iterate = optimiser.state[image].get("n_iter", 0)
+        iterate = done + optimiser.state[image].get("n_iter", 0)
         if iterate < len(totals):
             totals[iterate] = record["total"]
         else:
@@ -237,11 +228,30 @@ def minimise(
                 raise _Converged
         return total
 
-    try:
-        optimiser.step(closure)
-    except _Converged:
-        log.info("scale %.2f converged after %d iterations (loss fell < %g over %d)", scale, len(totals) - 1,
-                 settings.tolerance, settings.window)  # fmt: skip
+    while done < settings.iterations:
+        left = settings.iterations - done
+        optimiser = torch.optim.LBFGS(
+            [image],
+            lr=1.0,
+            max_iter=left,
+            max_eval=(2 * left if search else left) + 1,  # + the evaluation at the start
+            history_size=settings.history_size,
+            tolerance_grad=1e-9,
+            tolerance_change=1e-12,
+            line_search_fn="strong_wolfe" if search else None,
+        )
+        try:
+            optimiser.step(closure)
+        except _Converged:
+            log.info("scale %.2f converged after %d iterations (loss fell < %g over %d)", scale, len(totals) - 1,
+                     settings.tolerance, settings.window)  # fmt: skip
+            break
+        ran = optimiser.state[image]["n_iter"]
+        done += ran
+        if ran < 2:  # no progress even from a fresh start: at a minimum as far as float32 can tell
+            break
+        if done < settings.iterations:  # a step that did not descend ends torch's L-BFGS: start afresh
+            log.info("L-BFGS stopped after %d iterations; restarted with a fresh history", done)
     return image.detach().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy(), history
 
 
