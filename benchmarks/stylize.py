@@ -147,7 +147,7 @@ def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations
 
 def part_frame(extractor, device, sizes=((512, 288), (1024, 576))) -> None:
     print("\n## Seconds per frame with the default settings (davis_bike_cutie frames 1 and 2, J = {1})\n")
-    print("| size | frame 1 (cold, coarse-to-fine): s | iterations | frame 2 (warm): s | iterations |")
+    print("| size | frame 1 (cold start): s | iterations | frame 2 (warm start): s | iterations |")
     print("|---|---|---|---|---|")
     frames, style = frames_of("davis_bike_cutie", 1024, 2)
     for width, height in sizes:
