@@ -380,7 +380,7 @@ def part_memory(threads: int, size: tuple[int, int] = (512, 288)) -> None:
     child.join()
     print(
         f"\n## Memory\n\nPeak resident memory of a process stylising frames at {size[0]}×{size[1]} on the CPU "
-        f"(cold start with coarse-to-fine, then a warm start with 3 temporal terms): {peak:.0f} MiB"
+        f"(a cold start, then a warm start with 3 temporal terms): {peak:.0f} MiB"
     )
 
 
