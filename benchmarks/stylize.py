@@ -61,6 +61,16 @@ def frames_of(name: str, longest: int, count: int = 8) -> tuple[list[np.ndarray]
     return [small(read_rgb(p)) for p in paths], small(read_rgb(DATA / style))
 
 
+def davis_pair(width: int, height: int) -> Clip:
+    """davis_bike_cutie frames 1 and 2 at width×height with their flows, weights and labels (J = {1})."""
+    frames, style = frames_of("davis_bike_cutie", max(width, height), 2)
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+    return prepare([fit(f) for f in frames], fit(style), offsets=(1,))
+
+
 def random_extractor() -> VGGFeatures:
     """VGG-19 with seeded random weights, truncated at the layers of the default settings."""
     settings = Settings()
@@ -114,10 +124,8 @@ def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations
     print(f"filling up to {iterations} pairs); each figure is the fastest of {rounds} rounds measured in turns.\n")
     print("| size | VGG fwd+bwd (s) | objective evaluation (s) | L-BFGS iteration (s) | iteration ÷ VGG |")
     print("|---|---|---|---|---|")
-    frames, style = frames_of("davis_bike_cutie", 512, 2)
     for width, height in sizes:
-        small = [cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames]
-        clip = prepare(small, cv2.resize(style, (width, height), interpolation=cv2.INTER_AREA), offsets=(1,))
+        clip = davis_pair(width, height)
         settings = Settings(iterations=iterations, tolerance=0.0)
         first = stylize(extractor, frame_inputs(clip, 0, []), replace(settings, coarse_scales=()), device)
         inputs = frame_inputs(clip, 1, [first])
@@ -149,10 +157,8 @@ def part_frame(extractor, device, sizes=((512, 288), (1024, 576))) -> None:
     print("\n## Seconds per frame with the default settings (davis_bike_cutie frames 1 and 2, J = {1})\n")
     print("| size | frame 1 (cold start): s | iterations | frame 2 (warm start): s | iterations |")
     print("|---|---|---|---|---|")
-    frames, style = frames_of("davis_bike_cutie", 1024, 2)
     for width, height in sizes:
-        small = [cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames]
-        clip = prepare(small, cv2.resize(style, (width, height), interpolation=cv2.INTER_AREA), offsets=(1,))
+        clip = davis_pair(width, height)
         results, row = [], []
         for i in (0, 1):
             inputs = frame_inputs(clip, i, results)
@@ -187,11 +193,13 @@ def stop_point(history: list[dict], settings: Settings) -> tuple[int, float, flo
 
 def part_convergence(extractor, device, reference_iterations: int = 1000, cap: int = 250) -> None:
     print(f"\n## Iterations to reach the loss of a {reference_iterations}-iteration single-scale cold start (+2 %)\n")
-    frames, style = frames_of("davis_bike_cutie", 256, 2)
-    clip = prepare(frames, style, offsets=(1,))
+    clip = davis_pair(256, 144)
     cold = Settings(iterations=reference_iterations, tolerance=0.0, coarse_scales=(), fill="frame")
     default = Settings()
-    print(f"davis_bike_cutie frames 1 and 2 at {frames[0].shape[1]}×{frames[0].shape[0]}, 4 k-means classes, J = {{1}}")
+    print(
+        f"davis_bike_cutie frames 1 and 2 at {clip.frames[0].shape[1]}×{clip.frames[0].shape[0]}, "
+        "4 k-means classes, J = {1}"
+    )
     print(f"default stopping rule: tolerance {default.tolerance} over {default.window} iterations\n")
     print(
         "| frame | strategy | iterations to +2 % | seconds to +2 % | share of reference time "
@@ -361,10 +369,7 @@ def _stylize_one_frame(size: tuple[int, int], threads: int, queue) -> None:
     torch.set_num_threads(threads)
     settings = Settings(iterations=10, tolerance=0.0)
     extractor = random_extractor()
-    frames, style = frames_of("davis_bike_cutie", 512, 2)
-    clip = prepare(
-        [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames], cv2.resize(style, size), offsets=(1,)
-    )
+    clip = davis_pair(*size)
     first = stylize(extractor, frame_inputs(clip, 0, []), settings, torch.device("cpu"))
     inputs = frame_inputs(clip, 1, [first])
     stylize(extractor, replace(inputs, previous=inputs.previous * 3), settings, torch.device("cpu"))
