@@ -32,13 +32,14 @@ import cv2
 import numpy as np
 import torch
 
+from photostyle import sequence
 from photostyle.colour import local_affine
 from photostyle.device import resolve_device
 from photostyle.images import read_rgb
 from photostyle.matting import MattingLaplacian, matting_coefficients
 from photostyle.metrics import affine_residual, style_fidelity, video_warping_error
 from photostyle.sequence import Clip, prepare, stylize_clip
-from photostyle.stylize import FrameInputs, Objective, Previous, Settings, converged, minimise, stylize, to_tensor
+from photostyle.stylize import FrameInputs, Objective, Settings, converged, minimise, stylize, to_tensor
 from photostyle.vgg import VGGFeatures, load_vgg19
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -100,22 +101,8 @@ def vgg_pass(extractor: VGGFeatures, image: torch.Tensor) -> None:
 
 
 def frame_inputs(clip: Clip, i: int, results: list) -> FrameInputs:
-    """Inputs of frame i of a prepared clip, tied to frame i − 1's result when there is one."""
-    previous = []
-    if i > 0:
-        from photostyle.flow import warp
-
-        warped = warp(results[i - 1].image / 255.0, clip.backward[i, i - 1]).astype(np.float32)
-        previous = [Previous(warped, clip.reliable[i, i - 1])]
-    return FrameInputs(
-        clip.frames[i],
-        clip.style,
-        clip.labels[i],
-        clip.style_labels,
-        matting_coefficients(clip.frames[i]),
-        previous,
-        clip.reliable[i, i - 1] if i > 0 else None,
-    )
+    """Inputs of frame i of a prepared pair, tied to frame i − 1's result when there is one (J = {1})."""
+    return sequence.frame_inputs(clip, i, results, offsets=(1,))
 
 
 def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations: int = 30, rounds: int = 2) -> None:

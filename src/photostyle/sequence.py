@@ -66,6 +66,26 @@ def prepare(
     return Clip(frames, style, style_labels, labels, backward, reliable)
 
 
+def frame_inputs(
+    clip: Clip, i: int, results: list[Result], offsets: tuple[int, ...] = (1, 2, 4), eps: float = 1e-7
+) -> FrameInputs:
+    """Frame i's inputs, tied to the stylised frames i − j in ``results`` as ``stylize_frame`` does."""
+    earlier = [i - j for j in sorted(offsets) if i - j >= 0]
+    long = long_term_weights({i - k: clip.reliable[i, k] for k in earlier})
+    previous = [
+        Previous(warp(results[k].image / 255.0, clip.backward[i, k]).astype(np.float32), long[i - k]) for k in earlier
+    ]
+    return FrameInputs(
+        content=clip.frames[i],
+        style=clip.style,
+        content_labels=clip.labels[i],
+        style_labels=clip.style_labels,
+        coefficients=matting_coefficients(clip.frames[i], eps),
+        previous=previous,
+        reliable=clip.reliable[i, i - 1] if i > 0 else None,
+    )
+
+
 def stylize_clip(
     extractor: VGGFeatures,
     clip: Clip,
@@ -76,21 +96,6 @@ def stylize_clip(
 ) -> list[Result]:
     """Every frame in order, each tied to the stylised frames i − j as ``stylize_frame`` does."""
     results: list[Result] = []
-    for i, frame in enumerate(clip.frames):
-        earlier = [i - j for j in sorted(offsets) if i - j >= 0]
-        long = long_term_weights({i - k: clip.reliable[i, k] for k in earlier})
-        previous = [
-            Previous(warp(results[k].image / 255.0, clip.backward[i, k]).astype(np.float32), long[i - k])
-            for k in earlier
-        ]
-        inputs = FrameInputs(
-            content=frame,
-            style=clip.style,
-            content_labels=clip.labels[i],
-            style_labels=clip.style_labels,
-            coefficients=matting_coefficients(frame, eps),
-            previous=previous,
-            reliable=clip.reliable[i, i - 1] if i > 0 else None,
-        )
-        results.append(stylize(extractor, inputs, settings, device))
+    for i in range(len(clip.frames)):
+        results.append(stylize(extractor, frame_inputs(clip, i, results, offsets, eps), settings, device))
     return results
