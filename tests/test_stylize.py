@@ -106,3 +106,14 @@ def test_local_affine_post_process_makes_the_output_more_photographic(photo):
     smoothed = colour.local_affine(frame, output, radius=2, eps=1e-4)
     assert affine_residual(frame, smoothed) < 0.5 * affine_residual(frame, output)
     assert np.abs(smoothed - output).mean() < 0.05  # the colours stay the output's
+
+
+def test_a_clip_is_stylised_in_order_each_frame_tied_to_the_previous(extractor, photo):
+    from photostyle.sequence import frame_inputs, prepare, stylize_clip
+
+    frames = [np.ascontiguousarray(photo[40 + 2 * t : 88 + 2 * t, 40:104]) for t in range(3)]  # a slow pan
+    clip = prepare(frames, np.ascontiguousarray(photo[:48, :64, ::-1]), offsets=(1, 2))
+    results = stylize_clip(extractor, clip, replace(SETTINGS, iterations=3), CPU, offsets=(1, 2))
+    assert [r.image.shape for r in results] == [f.shape for f in frames]
+    assert "temporal" not in results[0].history[0] and "temporal" in results[2].history[0]
+    assert len(frame_inputs(clip, 2, results, offsets=(1, 2)).previous) == 2
