@@ -2,7 +2,8 @@ rule stylize_frame:
     input:
         unpack(stylize_inputs),
     output:
-        "results/{run}/stylized/frame_{i}.png",
+        image="results/{run}/stylized/frame_{i}.png",
+        losses="results/{run}/losses/frame_{i}.json",
     log:
         f"{LOGS}/stylize_frame/frame_{{i}}.log",
     benchmark:

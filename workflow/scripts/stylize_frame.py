@@ -1,5 +1,7 @@
-"""Rule stylize_frame: optimise frame i against the reference, tied to the stylised frames i - j."""
+"""Rule stylize_frame: optimise frame i against the reference, tied to the stylised frames i - j; the loss
+terms at every evaluation go to a JSON file (the report draws them)."""
 
+import json
 from pathlib import Path
 
 import torch
@@ -23,7 +25,7 @@ device = resolve_device(params.device)
 weights = weights_from_config(params.models)
 log.info("VGG-19 weights: %s; device %s; %d threads", weights.source, device, torch.get_num_threads())
 if weights.random:
-    note = Path(snakemake.output[0]).parent / "RANDOM_WEIGHTS.txt"
+    note = Path(snakemake.output.image).parent / "RANDOM_WEIGHTS.txt"
     write_text(note, "These frames were stylised with RANDOM VGG-19 weights (models.allow_random_weights: true).\n"
                "They demonstrate the pipeline, not the method. Set models.vgg19.path for real weights.\n")  # fmt: skip
 extractor = VGGFeatures(weights.features, [*settings.content_layers, *settings.style_layers]).to(device)
@@ -44,6 +46,7 @@ frame_inputs = FrameInputs(
     reliable=from_uint8(read_gray(inputs.reliable, "weights")) if "reliable" in inputs.keys() else None,
 )
 result = stylize(extractor, frame_inputs, settings, device)
-write_rgb(snakemake.output[0], result.image)
+write_rgb(snakemake.output.image, result.image)
+write_text(snakemake.output.losses, json.dumps({"frame": int(snakemake.wildcards.i), "evaluations": result.history}))
 first, last = result.history[0], result.history[-1]
 log.info("%d evaluations; total loss %.6g -> %.6g", len(result.history), first["total"], last["total"])
