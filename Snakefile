@@ -1,5 +1,6 @@
 # photostyle: photorealistic, temporally consistent style transfer of a reference photo onto videos.
-# Stages: frames -> flow + consistency -> segmentation -> Matting Laplacian -> stylisation -> encoding.
+# Stages: frames -> flow + consistency -> segmentation -> Matting Laplacian -> stylisation -> encoding;
+# then the run's metrics and the pictures of `snakemake --report`.
 from snakemake.utils import min_version, validate
 
 from photostyle.inputs import check_yaml
@@ -22,6 +23,7 @@ include: "workflow/rules/segmentation.smk"
 include: "workflow/rules/laplacian.smk"
 include: "workflow/rules/stylize.smk"
 include: "workflow/rules/encode.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -29,3 +31,4 @@ rule all:
     input:
         expand("results/{run}/{run}.mp4", run=PLANS),
         expand("results/{run}/{run}_side_by_side.mp4", run=PLANS),
+        [report_targets(run) for run in PLANS],

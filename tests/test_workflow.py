@@ -60,7 +60,8 @@ def demo(tmp_path_factory) -> Path:
     pairs = sum(1 for i in range(1, N_FRAMES + 1) for j in (1, 2, 4) if i - j >= 1)
     expected = {"frames": N_FRAMES, "flow_forward": pairs, "flow_backward": pairs, "consistency": pairs}
     expected |= {"segment_reference": 1, "segment_frame": N_FRAMES, "laplacian": N_FRAMES}
-    expected |= {"stylize_frame": N_FRAMES, "encode": 1, "all": 1}
+    expected |= {"stylize_frame": N_FRAMES, "encode": 1, "all": 1, "metrics": 1, "metrics_report": 1, "loss_curves": 1}
+    expected |= {"frame_picture": 3, "segmentation_picture": 3, "reference_picture": 1, "flow_picture": 1}
     for rule, count in expected.items():  # the dry run lists every job
         assert re.search(rf"^{rule}\s+{count}$", plan, flags=re.M), (rule, count, plan)
     started = time.monotonic()
@@ -97,25 +98,35 @@ def test_nothing_to_rerun_when_nothing_changed(demo):
     assert scheduled(demo) == {}
 
 
+# the report's rules that read the stylised frames (metrics, loss curves, input | output pictures)
+STYLIZED = {"stylize_frame", "encode", "all", "metrics", "metrics_report", "loss_curves", "frame_picture"}
+
+
 @pytest.mark.parametrize(
     ("changes", "rules"),
     [
-        ({"stylize.weights.style": 20.0}, {"stylize_frame", "encode", "all"}),
+        ({"stylize.weights.style": 20.0}, STYLIZED),
         (
             {"flow.method": "dis"},
-            {"flow_forward", "flow_backward", "consistency", "frame_labels", "stylize_frame", "encode", "all"},
+            {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_picture", "segmentation_picture"}
+            | STYLIZED,
         ),
         ({"flow.dis_preset": "fast"}, set()),  # matters to method dis only
-        ({"consistency.colour": 30}, {"consistency", "frame_labels", "stylize_frame", "encode", "all"}),
-        ({"segmentation.temporal_weight": 0.3}, {"frame_labels", "stylize_frame", "encode", "all"}),
-        ({"segmentation.fallback": "none"}, {"stylize_frame", "encode", "all"}),
+        (
+            {"consistency.colour": 30},
+            {"consistency", "frame_labels", "flow_picture", "segmentation_picture"} | STYLIZED,
+        ),
+        ({"segmentation.temporal_weight": 0.3}, {"frame_labels", "segmentation_picture"} | STYLIZED),
+        ({"segmentation.fallback": "none"}, STYLIZED),
         ({"segmentation.size": 320}, set()),  # matters to method network only
         (
             {"segmentation.classes": 3},
-            {"segment_reference", "segment_frame", "frame_labels", "stylize_frame", "encode", "all"},
+            {"segment_reference", "segment_frame", "frame_labels", "reference_picture", "segmentation_picture"}
+            | STYLIZED,
         ),
-        ({"laplacian.eps": 1e-6}, {"laplacian", "stylize_frame", "encode", "all"}),
-        ({"encode.crf": 23}, {"encode", "all"}),
+        ({"laplacian.eps": 1e-6}, {"laplacian"} | STYLIZED),
+        ({"encode.crf": 23}, {"encode", "all"}),  # the metrics are computed from the frames, not the video
+        ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "all"}),  # frames 6 and 11 join 1 and 16
     ],
 )
 def test_a_change_reruns_exactly_what_depends_on_it(demo, changes, rules):

@@ -1,0 +1,78 @@
+# Functions of the report rules (report.smk): which frames the report shows, the inputs of the
+# metrics, the benchmark files of the run's jobs.
+from photostyle.visual import evenly_spaced
+
+REPORT = "results/{run}/report"
+RANDOM_WEIGHTS = bool(config["models"]["allow_random_weights"] and not config["models"]["vgg19"]["path"])
+
+
+def report_frames(run):
+    """The frames shown in the report (input | output, segmentation): evenly spaced over the clip."""
+    return evenly_spaced(PLANS[run].n_frames, config["report"]["frames"])
+
+
+def flow_frame(run):
+    """The frame i whose flow to frame i - 1 the report shows (the middle one), or None for one frame."""
+    n = PLANS[run].n_frames
+    return max(2, n // 2 + 1) if n >= 2 else None
+
+
+def frame_label(run, i):
+    """Frame number i as a report label, padded to the width of the last frame number (the report
+    sorts labels as text)."""
+    return f"{int(i):0{len(str(PLANS[run].n_frames))}d}"
+
+
+def report_targets(run):
+    """Every product of this file for a run (targets of rule all)."""
+    targets = [f"results/{run}/metrics.json", f"results/{run}/report/metrics.html"]
+    targets += [f"results/{run}/report/times.svg", f"results/{run}/report/losses.svg"]
+    targets += [f"results/{run}/report/reference.png"]
+    targets += [f"results/{run}/report/frame_{i:05d}.png" for i in report_frames(run)]
+    targets += [f"results/{run}/report/segmentation_{i:05d}.png" for i in report_frames(run)]
+    if flow_frame(run):
+        targets.append(f"results/{run}/report/flow_{flow_frame(run):05d}.png")
+    return targets
+
+
+def previous_pairs(run):
+    """(i, i - 1) for every frame after the first, as 5-digit strings."""
+    return [(f"{i:05d}", f"{i - 1:05d}") for i in frame_numbers(run) if i > 1]
+
+
+def benchmark_files(run):
+    """Per rule of the pipeline, the benchmark files of the run's jobs (stale files of jobs that the
+    current config no longer has are left out)."""
+    bench = BENCH.format(run=run)
+    frames = [f"{i:05d}" for i in frame_numbers(run)]
+    # the pairs with a flow: i - j for j in J, and i - 1 always (label fusion, the warm start)
+    pairs = [(f"{i:05d}", f"{i - j:05d}") for i in frame_numbers(run) for j in sorted({*J, 1}) if i - j >= 1]
+    return {
+        "frames": [f"{bench}/frames/frame_{i}.tsv" for i in frames],
+        "flow_forward": [f"{bench}/flow_forward/forward_{k}_{i}.tsv" for i, k in pairs],
+        "flow_backward": [f"{bench}/flow_backward/backward_{i}_{k}.tsv" for i, k in pairs],
+        "consistency": [f"{bench}/consistency/{i}_{k}.tsv" for i, k in pairs],
+        "segment_reference": [f"{bench}/segment_reference.tsv"],
+        "segment_frame": [f"{bench}/segment_frame/frame_{i}.tsv" for i in frames],
+        "frame_labels": [f"{bench}/frame_labels/frame_{i}.tsv" for i in frames],
+        "laplacian": [f"{bench}/laplacian/frame_{i}.tsv" for i in frames],
+        "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in frames],
+        "encode": [f"{bench}/encode.tsv"],
+    }
+
+
+def metrics_inputs(wildcards):
+    """Every frame with its output and labels, the flows i -> i - 1 and their consistency weights,
+    the reference with its labels, and the encoded video (so that every stage has run)."""
+    run = wildcards.run
+    return {
+        "frames": [frame_file(run, i) for i in frame_numbers(run)],
+        "stylized": [stylized_file(run, i) for i in frame_numbers(run)],
+        "labels": [f"results/{run}/segmentation/frame_{i:05d}.png" for i in frame_numbers(run)],
+        "backward": [f"results/{run}/flow/backward_{i}_{k}.flo" for i, k in previous_pairs(run)],
+        "reliable": [f"results/{run}/consistency/reliable_{i}_{k}.png" for i, k in previous_pairs(run)],
+        "style": PLANS[run].run.style,
+        "style_labels": f"results/{run}/segmentation/reference.png",
+        "classes": f"results/{run}/segmentation/classes.json",
+        "video": ancient(f"results/{run}/{run}.mp4"),  # only so that encode has run: its benchmark
+    }

@@ -1,0 +1,27 @@
+"""Rule flow_picture: frames i - 1 and i, the flow i -> i - 1 in the Middlebury colour coding, and the
+consistency weights of the pair."""
+
+from photostyle.consistency import from_uint8
+from photostyle.flow import read_flo
+from photostyle.images import read_gray, read_rgb, write_rgb
+from photostyle.logs import setup
+from photostyle.visual import flow_picture
+
+log = setup(snakemake.log[0])
+inputs = snakemake.input
+reliable = from_uint8(read_gray(inputs.reliable, "weights"))
+picture = flow_picture(
+    read_rgb(inputs.earlier, "frame"),
+    read_rgb(inputs.frame, "frame"),
+    read_flo(inputs.backward),
+    reliable,
+    int(snakemake.wildcards.i),
+)
+write_rgb(snakemake.output[0], picture)
+log.info(
+    "%s: %dx%d; %.1f %% of the pixels reliable",
+    snakemake.output[0],
+    picture.shape[1],
+    picture.shape[0],
+    100 * reliable.mean(),
+)

@@ -1,0 +1,49 @@
+"""Rule metrics: the figures of a run (temporal consistency, photorealism, structure, style per class,
+time per stage) in metrics.json."""
+
+import json
+
+from photostyle.atomic import write_text
+from photostyle.consistency import from_uint8
+from photostyle.flow import read_flo
+from photostyle.images import read_gray, read_rgb, resize_longest
+from photostyle.logs import setup
+from photostyle.run_metrics import SCORED_FRAMES, FrameData, clip_metrics, stage_times
+from photostyle.segmentation import Classes
+from photostyle.visual import evenly_spaced
+
+log = setup(snakemake.log[0])
+inputs, params = snakemake.input, snakemake.params
+
+
+def frames():
+    """The clip's frames, read one at a time."""
+    for n, (frame, stylized, labels) in enumerate(zip(inputs.frames, inputs.stylized, inputs.labels, strict=True)):
+        data = FrameData(read_rgb(frame, "frame"), read_rgb(stylized, "stylised frame"), read_gray(labels, "label map"))
+        if n > 0:
+            data.backward = read_flo(inputs.backward[n - 1])
+            data.reliable = from_uint8(read_gray(inputs.reliable[n - 1], "weights"))
+        yield data
+
+
+classes = Classes.from_json(open(inputs.classes).read())
+reference = resize_longest(read_rgb(inputs.style, "style image"), params.style_size)
+metrics = {"run": snakemake.wildcards.run, "random_weights": params.random_weights}
+scored = {i - 1 for i in evenly_spaced(len(inputs.frames), SCORED_FRAMES)}  # photorealism, SSIM, style
+metrics |= clip_metrics(frames(), reference, read_gray(inputs.style_labels, "label map"), classes.names, scored)
+metrics["time"] = stage_times(params.benchmarks)
+write_text(snakemake.output[0], json.dumps(metrics, indent=1) + "\n")
+temporal = metrics["temporal"]
+log.info(
+    "%d frames (%d scored): warping error %s (input %s), flicker excess %s, "
+    "affine residual %.3g, SSIM %.3f, style %s (input %s)",
+    metrics["frames"],
+    metrics["frames_scored"],
+    temporal["warping_error"]["output"],
+    temporal["warping_error"]["input"],
+    temporal["flicker"]["excess"],
+    metrics["photorealism"]["affine_residual"],
+    metrics["structure"]["ssim"],
+    metrics["style"]["output"],
+    metrics["style"]["input"],
+)
