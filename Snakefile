@@ -17,6 +17,22 @@ validate(config, "config/schema/config.schema.yaml", set_default=True)
 
 
 include: "workflow/rules/common.smk"
+
+
+# On a cluster these run where Snakemake runs instead of as jobs: each is a second of work, and
+# frame_labels is a chain (frame i's labels fuse frame i - 1's) that would otherwise wait for a
+# submission and a status poll at every frame.
+localrules:
+    all,
+    frame_labels,
+    metrics_report,
+    loss_curves,
+    frame_picture,
+    reference_picture,
+    segmentation_picture,
+    flow_picture,
+
+
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/flow.smk"
 include: "workflow/rules/segmentation.smk"

@@ -67,6 +67,23 @@ STYLIZE_PARAMS = canonical({key: value for key, value in STYLIZE.items() if key 
 MODELS = canonical(config["models"])
 
 
+def stylize_group(wildcards):
+    """Cluster job of stylize_frame i, when `--group-components stylize=N` asks for one (profiles/README.md):
+    the chain of stylize_frame jobs cut into one cluster job per N consecutive frames. None (no
+    group) otherwise: Snakemake's group check grows with the square of the chain's length. Read when
+    the DAG is built, as group settings are not set yet while the Snakefile is parsed."""
+    chain = workflow.group_settings.group_components.get("stylize")
+    return f"stylize_{wildcards.run}_{(int(wildcards.i) - 1) // chain:05d}" if chain else None
+
+
+def grows(amount):
+    """A resource (mem_mb, runtime) that is `amount` on the first attempt and grows with each retry
+    (the profiles set `retries`): a job killed for memory or time gets more the next time."""
+    if callable(amount):
+        return lambda wildcards, attempt: amount(wildcards) * attempt
+    return lambda wildcards, attempt: amount * attempt
+
+
 def frame_numbers(run):
     """Output frame numbers 1..N of a run."""
     return range(1, PLANS[run].n_frames + 1)

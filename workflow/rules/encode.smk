@@ -20,8 +20,8 @@ rule encode:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=grows(2000),
+        runtime=grows(30),
     params:
         fps=lambda w: str(PLANS[w.run].fps),
         audio=lambda w: PLANS[w.run].audio,

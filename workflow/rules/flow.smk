@@ -11,8 +11,8 @@ rule flow_forward:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=FLOW_MEM_MB,
-        runtime=10,
+        mem_mb=grows(FLOW_MEM_MB),
+        runtime=grows(10),
     params:
         flow=FLOW_PARAMS,
     script:
@@ -32,8 +32,8 @@ rule flow_backward:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=FLOW_MEM_MB,
-        runtime=10,
+        mem_mb=grows(FLOW_MEM_MB),
+        runtime=grows(10),
     params:
         flow=FLOW_PARAMS,
     script:
@@ -57,8 +57,8 @@ rule consistency:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=grows(1000),
+        runtime=grows(5),
     params:
         criteria=CONSISTENCY,
     script:

@@ -10,8 +10,8 @@ rule frames:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=grows(1000),
+        runtime=grows(5),
     params:
         position=lambda w: PLANS[w.run].sources[int(w.i) - 1],
         size=config["input"]["size"],

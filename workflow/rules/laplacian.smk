@@ -10,8 +10,8 @@ rule laplacian:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=lambda w: 500 + working_pixels(w.run) * 4 // 1000,
-        runtime=10,
+        mem_mb=grows(lambda w: 500 + working_pixels(w.run) * 4 // 1000),
+        runtime=grows(10),
     params:
         eps=config["laplacian"]["eps"],
         radius=config["laplacian"]["radius"],

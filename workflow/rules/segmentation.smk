@@ -12,8 +12,8 @@ rule segment_reference:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=SEGMENTATION_MEM_MB,
-        runtime=10,
+        mem_mb=grows(SEGMENTATION_MEM_MB),
+        runtime=grows(10),
     params:
         segmentation=SEGMENTATION,
         style_size=STYLE_SIZE,
@@ -34,8 +34,8 @@ rule segment_frame:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=SEGMENTATION_MEM_MB,
-        runtime=5,
+        mem_mb=grows(SEGMENTATION_MEM_MB),
+        runtime=grows(5),
     params:
         segmentation=SEGMENTATION,
         device=config["device"],
@@ -57,8 +57,8 @@ rule frame_labels:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=grows(1000),
+        runtime=grows(5),
     params:
         segmentation=SEGMENTATION,
         temporal_weight=config["segmentation"]["temporal_weight"] if FUSE_LABELS else 0,

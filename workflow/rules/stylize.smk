@@ -8,12 +8,14 @@ rule stylize_frame:
         f"{LOGS}/stylize_frame/frame_{{i}}.log",
     benchmark:
         f"{BENCH}/stylize_frame/frame_{{i}}.tsv"
+    group:
+        stylize_group
     conda:
         "../../envs/photostyle.yaml"
     threads: STYLIZE["threads"]
     resources:
-        mem_mb=lambda w: 2000 + working_pixels(w.run) * 8 // 1000,
-        runtime=60,
+        mem_mb=grows(lambda w: 2000 + working_pixels(w.run) * 8 // 1000),
+        runtime=grows(60),
         gpu=1 if config["device"] == "cuda" else 0,
     params:
         stylize=STYLIZE_PARAMS,
