@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/dag.py [--frames 3000] [--profile]
 
 Writes the frames (24×16 PNGs) and a one-run sample sheet to a temporary folder, then times
-`snakemake -n --cores 2` there, as a user would start a long video, and prints the wall time and
-the number of jobs. With --profile, also the 15 costliest functions of a cProfile of the dry run.
+`snakemake -n --cores 2` there, as a user would start a long video, and the same with
+`--quiet rules` (no listing of every job), and prints the wall times and the number of jobs.
+With --profile, also the 15 costliest functions of a cProfile of the dry run.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ def write_input(folder: Path, n_frames: int) -> None:
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
 
-def dry_run(folder: Path, profile: bool) -> tuple[float, int, str]:
-    """Wall time, job count and (with profile) the cProfile summary of `snakemake -n`."""
+def dry_run(folder: Path, profile: bool, *options: str) -> tuple[float, int, str]:
+    """Wall time, job count and (with profile) the cProfile summary of `snakemake -n [options]`."""
     python = [sys.executable, *(["-m", "cProfile", "-s", "cumulative"] if profile else [])]
-    command = [*python, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "2"]
+    command = [*python, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "2", *options]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -64,10 +65,14 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="dag_"))
     try:
         write_input(folder, args.frames)
-        seconds, jobs, summary = dry_run(folder, args.profile)
-        print(f"dry run, {args.frames} frames: {jobs} jobs, {seconds:.1f} s ({1000 * seconds / jobs:.2f} ms per job)")
-        if summary:
-            print(summary)
+        for options in [(), ("--quiet", "rules")]:
+            seconds, jobs, summary = dry_run(folder, args.profile, *options)
+            shown = " ".join(["snakemake -n", *options])
+            print(
+                f"{shown}, {args.frames} frames: {jobs} jobs, {seconds:.1f} s ({1000 * seconds / jobs:.2f} ms per job)"
+            )
+            if summary:
+                print(summary)
     finally:
         shutil.rmtree(folder)
 

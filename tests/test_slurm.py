@@ -77,17 +77,14 @@ def accounting(env: dict[str, str]) -> dict[str, str]:
 
 
 def test_demo_runs_through_slurm_grouped_and_equals_a_local_run(cluster, tmp_path):
-    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-    # The profile's groups, plus the opt-in chain cut: the 5 stylisations as one cluster job.
-    chain = ["--group-components", *profile["group-components"], "stylize=5"]
     on_slurm = workdir(tmp_path / "slurm")
-    run(on_slurm, cluster, "--profile", str(REPO / "profiles" / "slurm"), *NODE, *FAST_POLLING, *chain)
+    run(on_slurm, cluster, "--profile", str(REPO / "profiles" / "slurm"), *NODE, *FAST_POLLING)
 
     jobs = accounting(cluster)
     assert jobs, "sacct lists no job: nothing went through the scheduler"
     assert set(jobs.values()) == {"COMPLETED"}, jobs
     # The plugin names a grouped job rule_{group}_{its rules}: each per-frame stage ran as one job
-    # (5 frames, fewer than every group's size), and so did the stylisation chain.
+    # (5 frames, fewer than every group's size), and so did the stylisation chain (stylize=10).
     groups = {
         "frames": "frames",
         "flow": "flow_backward_flow_forward",

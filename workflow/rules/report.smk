@@ -21,8 +21,8 @@ rule metrics:
     conda:
         "../../envs/photostyle.yaml"
     resources:
-        mem_mb=lambda w: 1000 + working_pixels(w.run) * 2 // 1000,
-        runtime=lambda w: 5 + PLANS[w.run].n_frames // 20,
+        mem_mb=grows(lambda w: 1000 + working_pixels(w.run) * 2 // 1000),
+        runtime=grows(lambda w: 5 + PLANS[w.run].n_frames // 20),
     params:
         style_size=STYLE_SIZE,
         random_weights=RANDOM_WEIGHTS,
