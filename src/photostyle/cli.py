@@ -323,7 +323,7 @@ def parse_snakemake_args(workdir: Path, cores: int | None, profile: str | None) 
 def execute(args: argparse.Namespace, progress: logging.Handler) -> BaseException | None:
     """Run the workflow as ``snakemake`` would with these parsed arguments; the error, if any.
 
-    Settings of a run (resources, executor, reruns, retries, software deployment) are taken from
+    Settings of a run (resources, executor, reruns, retries, software deployment, job groups) are taken from
     the arguments; the config comes from the work folder, the output settings from the profile.
     ``progress`` receives Snakemake's log records.
     """
@@ -334,6 +334,7 @@ def execute(args: argparse.Namespace, progress: logging.Handler) -> BaseExceptio
         DAGSettings,
         DeploymentSettings,
         ExecutionSettings,
+        GroupSettings,
         RemoteExecutionSettings,
         ResourceSettings,
     )
@@ -384,6 +385,11 @@ def execute(args: argparse.Namespace, progress: logging.Handler) -> BaseExceptio
                     seconds_between_status_checks=args.seconds_between_status_checks,
                     envvars=args.envvars,
                     precommand=args.precommand,
+                ),
+                group_settings=GroupSettings(  # a cluster profile's job groups (profiles/slurm)
+                    overwrite_groups=args.groups,
+                    group_components=args.group_components,
+                    local_groupid=args.local_groupid,
                 ),
             )
     except Exception as exc:
