@@ -7,6 +7,7 @@ videos frame for frame."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -46,6 +47,8 @@ TARGETS = {
     "encode": VIDEOS,
 }
 SEEDS = range(5)
+# Outputs that record how long jobs took, which no two runs share.
+TIMED = ("logs", "benchmarks", "metrics.json", "report/metrics.html", "report/times.svg")
 
 
 def run_snakemake(workdir: Path, *args: str) -> None:
@@ -53,14 +56,21 @@ def run_snakemake(workdir: Path, *args: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def without_seconds(history: dict) -> list[dict]:
+    """A frame's loss history without the time of each evaluation."""
+    return [{key: value for key, value in record.items() if key != "seconds"} for record in history["evaluations"]]
+
+
 def outputs(run: Path) -> dict[str, object]:
     """Every final output of a run, in a form that compares exactly."""
     found: dict[str, object] = {}
     for path in sorted(run.rglob("*")):
         name = str(path.relative_to(run))
-        if not path.is_file() or name.startswith(("logs", "benchmarks")):
+        if not path.is_file() or name.startswith(TIMED):
             continue
-        if path.suffix == ".h5":
+        if name.startswith("losses"):
+            found[name] = without_seconds(json.loads(path.read_text()))
+        elif path.suffix == ".h5":
             coefficients = load_coefficients(path)
             found[name] = (coefficients.frame.tobytes(), coefficients.whitening.tobytes())
         elif path.suffix == ".mp4":
