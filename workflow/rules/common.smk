@@ -69,9 +69,10 @@ MODELS = canonical(config["models"])
 
 def stylize_group(wildcards):
     """Cluster job of stylize_frame i, when `--group-components stylize=N` asks for one (profiles/README.md):
-    the chain of stylize_frame jobs cut into one cluster job per N consecutive frames. None (no
-    group) otherwise: Snakemake's group check grows with the square of the chain's length. Read when
-    the DAG is built, as group settings are not set yet while the Snakefile is parsed."""
+    the chain of stylize_frame jobs cut into one cluster job per N consecutive frames; None (no
+    group, so no group check) otherwise. Never one group for the whole chain: Snakemake's group check
+    then grows with the square of its length. Read when the DAG is built, as group settings are not
+    set yet while the Snakefile is parsed."""
     chain = workflow.group_settings.group_components.get("stylize")
     return f"stylize_{wildcards.run}_{(int(wildcards.i) - 1) // chain:05d}" if chain else None
 
