@@ -103,7 +103,7 @@ def test_profiles_are_read_as_snakemake_reads_them(tmp_path):
     assert cli.parse_snakemake_args(tmp_path, 3, str(tmp_path / "mine")).cores == 3  # --cores wins
     slurm = cli.parse_snakemake_args(tmp_path, None, str(cli.SNAKEFILE.parent / "profiles" / "slurm"))
     assert slurm.executor == "slurm" and slurm.groups["flow_forward"] == "flow"  # the job groups reach execute()
-    assert slurm.group_components["stylize"] == 10
+    assert slurm.group_components["flow"] == 10
 
 
 def test_run_config_is_the_schema_defaults_with_the_settings(tmp_path, monkeypatch):

@@ -15,9 +15,11 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import av
+import h5py
 import numpy as np
 import pytest
 import yaml
@@ -31,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
 CONFIG = {
     "demo": False,
+    "frames_per_job": 1,  # a Laplacian file per frame: a trial deletes those of the last frames only
     "input": {"size": 64, "last_frame": 5},
     "stylize": {"iterations": 10, "tolerance": 0.0},
     "laplacian": {"keep": True},
@@ -43,7 +46,7 @@ VIDEOS = ["mine.mp4", "mine_side_by_side.mp4"]
 STYLIZED = ["stylized/frame_00004.png", "stylized/frame_00005.png"]
 TARGETS = {
     "stylize_frame": STYLIZED + VIDEOS,
-    "laplacian": ["laplacian/frame_00004.h5", "laplacian/frame_00005.h5", *STYLIZED, *VIDEOS],
+    "laplacian": ["laplacian/block00004.h5", "laplacian/block00005.h5", *STYLIZED, *VIDEOS],
     "encode": VIDEOS,
 }
 SEEDS = range(5)
@@ -71,8 +74,10 @@ def outputs(run: Path) -> dict[str, object]:
         if name.startswith("losses"):
             found[name] = without_seconds(json.loads(path.read_text()))
         elif path.suffix == ".h5":
-            coefficients = load_coefficients(path)
-            found[name] = (coefficients.frame.tobytes(), coefficients.whitening.tobytes())
+            with h5py.File(path) as handle:
+                frames = [int(group.removeprefix("frame_")) for group in handle]
+            block = map(partial(load_coefficients, path), frames)
+            found[name] = [(c.frame.tobytes(), c.whitening.tobytes()) for c in block]
         elif path.suffix == ".mp4":
             with av.open(str(path)) as container:
                 found[name] = [f.to_ndarray(format="rgb24").tobytes() for f in container.decode(video=0)]
@@ -134,17 +139,17 @@ def tiny_disk(tmp_path) -> Path:
 def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
     from fractions import Fraction
 
-    from photostyle.flow import write_flo
     from photostyle.images import write_rgb
     from photostyle.matting import matting_coefficients, save_coefficients
+    from photostyle.pairs import write_pairs
     from photostyle.video import encode
 
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)  # ~480 KB as PNG
     writers = {
         "frame.png": lambda path: write_rgb(path, noise),
-        "flow.flo": lambda path: write_flo(path, rng.normal(size=(300, 300, 2)).astype(np.float32)),
-        "lap.h5": lambda path: save_coefficients(path, matting_coefficients(noise)),
+        "flow.npz": lambda path: write_pairs(path, {"forward": {2: {1: rng.normal(size=(300, 300, 2))}}}),
+        "lap.h5": lambda path: save_coefficients(path, {1: matting_coefficients(noise)}),
     }
     for name, write in writers.items():
         with pytest.raises(DiskFullError, match=f"no space left on the device while writing .*{name}"):

@@ -66,9 +66,12 @@ def test_a_lasting_change_takes_over_within_a_few_frames():
 
 
 def test_scores_round_trip_and_bad_files(tmp_path):
-    scores = class_masks(scene(0), K)
-    save_scores(tmp_path / "s.npy", scores)
-    np.testing.assert_array_equal(load_scores(tmp_path / "s.npy"), scores)
-    (tmp_path / "bad.npy").write_bytes(b"not numpy")
-    with pytest.raises(InputError, match="bad.npy"):
-        load_scores(tmp_path / "bad.npy")
+    scores = {3: class_masks(scene(0), K), 4: class_masks(scene(1), K)}  # a block of two frames
+    save_scores(tmp_path / "s.npz", scores)
+    for i in (3, 4):
+        np.testing.assert_array_equal(load_scores(tmp_path / "s.npz", i), scores[i])
+    with pytest.raises(InputError, match="s.npz hold no frame 5"):
+        load_scores(tmp_path / "s.npz", 5)
+    (tmp_path / "bad.npz").write_bytes(b"not numpy")
+    with pytest.raises(InputError, match="bad.npz"):
+        load_scores(tmp_path / "bad.npz", 3)

@@ -75,21 +75,25 @@ def test_product_on_real_frames_equals_pymatting_within_1e_5(shared, name):
 def test_cache_is_compact_round_trips_and_bad_files_are_named(frame, tmp_path):
     coefficients = matting_coefficients(frame)
     assert coefficients.nbytes / (frame.shape[0] * frame.shape[1]) <= 40
-    path = tmp_path / "frame_00001.h5"
-    save_coefficients(path, coefficients)
-    loaded = load_coefficients(path)
-    np.testing.assert_array_equal(loaded.frame, frame)
-    np.testing.assert_array_equal(loaded.whitening, coefficients.whitening)
-    assert (loaded.eps, loaded.radius) == (1e-7, 1)
+    path = tmp_path / "block00001.h5"
+    flipped = matting_coefficients(np.ascontiguousarray(frame[::-1]), eps=1e-6)
+    save_coefficients(path, {1: coefficients, 2: flipped})  # a block of two frames
+    for i, expected in ((1, coefficients), (2, flipped)):
+        loaded = load_coefficients(path, i)
+        np.testing.assert_array_equal(loaded.frame, expected.frame)
+        np.testing.assert_array_equal(loaded.whitening, expected.whitening)
+        assert (loaded.eps, loaded.radius) == (expected.eps, 1)
+    with pytest.raises(InputError, match="block00001.h5.*no frame 3"):
+        load_coefficients(path, 3)
     (tmp_path / "bad.h5").write_bytes(path.read_bytes()[:1000])
     with pytest.raises(InputError, match="bad.h5"):
-        load_coefficients(tmp_path / "bad.h5")
+        load_coefficients(tmp_path / "bad.h5", 1)
     import h5py
 
     with h5py.File(tmp_path / "old.h5", "w") as handle:  # the CSR layout of earlier versions
         handle.create_dataset("data", data=np.ones(3, np.float32))
     with pytest.raises(InputError, match="old.h5.*delete it to rebuild"):
-        load_coefficients(tmp_path / "old.h5")
+        load_coefficients(tmp_path / "old.h5", 1)
 
 
 def test_frames_that_cannot_have_a_laplacian_are_refused():

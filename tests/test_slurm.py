@@ -83,20 +83,20 @@ def test_demo_runs_through_slurm_grouped_and_equals_a_local_run(cluster, tmp_pat
     jobs = accounting(cluster)
     assert jobs, "sacct lists no job: nothing went through the scheduler"
     assert set(jobs.values()) == {"COMPLETED"}, jobs
-    # The plugin names a grouped job rule_{group}_{its rules}: each per-frame stage ran as one job
-    # (5 frames, fewer than every group's size), and so did the stylisation chain (stylize=10).
+    # The plugin names a grouped job rule_{group}_{its rules}: each per-frame or per-block stage ran
+    # as one job (5 frames, fewer than every group's size); each stylised frame is a job of its own.
     groups = {
         "frames": "frames",
         "flow": "flow_backward_flow_forward",
         "consistency": "consistency",
         "segment": "segment_frame",
         "laplacian": "laplacian",
-        "stylize_demo_00000": "stylize_frame",
     }
     for group, rules in groups.items():
         assert f"rule_{group}_{rules}" in jobs, f"no cluster job for group {group}: {sorted(jobs)}"
-    singles = {"segment_reference", "encode", "metrics"}
-    assert {f"rule_{rule}_wildcards_demo" for rule in singles} <= set(jobs), sorted(jobs)
+    singles = {f"rule_{rule}_wildcards_demo" for rule in ("segment_reference", "encode", "metrics")}
+    singles |= {f"rule_stylize_frame_wildcards_demo_{i:05d}" for i in range(1, N_FRAMES + 1)}
+    assert singles <= set(jobs), sorted(jobs)
     assert len(jobs) == len(groups) + len(singles), f"local rules or ungrouped frames went to SLURM: {sorted(jobs)}"
     assert (on_slurm / "results" / "demo" / "segmentation" / f"frame_{N_FRAMES:05d}.png").is_file()
 

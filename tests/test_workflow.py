@@ -57,9 +57,9 @@ def demo(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo")
     shutil.copytree(REPO / "config", workdir / "config")
     plan = snakemake(workdir, "-n", "--cores", "2").stdout
-    pairs = sum(1 for i in range(1, N_FRAMES + 1) for j in (1, 2, 4) if i - j >= 1)
-    expected = {"frames": N_FRAMES, "flow_forward": pairs, "flow_backward": pairs, "consistency": pairs}
-    expected |= {"segment_reference": 1, "segment_frame": N_FRAMES, "laplacian": N_FRAMES}
+    blocks = -(-N_FRAMES // 10)  # frames_per_job: 10
+    expected = {"frames": N_FRAMES, "flow_forward": blocks, "flow_backward": blocks, "consistency": blocks}
+    expected |= {"segment_reference": 1, "segment_frame": blocks, "laplacian": blocks}
     expected |= {"stylize_frame": N_FRAMES, "encode": 1, "all": 1, "metrics": 1, "metrics_report": 1, "loss_curves": 1}
     expected |= {"frame_picture": 3, "segmentation_picture": 3, "reference_picture": 1, "flow_picture": 1}
     for rule, count in expected.items():  # the dry run lists every job
@@ -127,6 +127,11 @@ STYLIZED = {"stylize_frame", "encode", "all", "metrics", "metrics_report", "loss
         ({"laplacian.eps": 1e-6}, {"laplacian"} | STYLIZED),
         ({"encode.crf": 23}, {"encode", "all"}),  # the metrics are computed from the frames, not the video
         ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "all"}),  # frames 6 and 11 join 1 and 16
+        (  # other block files: what reads them reruns too, with the same results
+            {"frames_per_job": 4},
+            {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_picture", "segmentation_picture"}
+            | STYLIZED,
+        ),
     ],
 )
 def test_a_change_reruns_exactly_what_depends_on_it(demo, changes, rules):

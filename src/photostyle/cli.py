@@ -1,4 +1,5 @@
-"""``photostyle run VIDEO --style IMAGE``: the whole workflow for one video in one command.
+"""``photostyle run VIDEO --style IMAGE``: the whole workflow for one video in one command;
+``photostyle metrics --frames DIR --stylized DIR``: a run's figures for any stylised clip.
 
 For video makers who do not want to write a sample sheet and a config: the command writes both
 into a work folder beside the output (``photostyle_run/config/``), runs the Snakefile there
@@ -41,6 +42,7 @@ WORK_FOLDER = "photostyle_run"
 CONTROLLED_KEYS = {"runs", "demo"}  # set by the command itself
 PATH_KEYS = ("models.vgg19.path", "models.raft.path")  # resolved against the caller's folder
 STYLIZE_RULE = "stylize_frame"  # one job per frame
+SCORING_KEYS = ("flow.", "consistency.", "models.", "device=")  # what photostyle metrics computes flows with
 JOB_ERROR = re.compile(r"^\S+ \S+ ERROR photostyle: (\w+): (.*)$")  # photostyle.logs' line for an uncaught error
 
 
@@ -108,6 +110,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--set temporal.offsets=[1,2] --set models.vgg19.path=/models/vgg19-dcbb9e9d.pth; repeatable. "
         "The defaults are those of config/README.md, with models.allow_random_weights false",
     )
+    metrics = commands.add_parser(
+        "metrics",
+        help="score any stylised clip as a run is scored (metrics.json)",
+        description="Compute the figures of a run's metrics.json (warping error and flicker of the stylised and "
+        "the input frames, local-affine residual, SSIM, style distance per class) for the stylised frames of "
+        "--stylized against the input frames of --frames: so that other tools' results are scored the same way. "
+        "Flows and consistency weights are computed between the input frames with a run's settings.",
+        epilog="Example: photostyle metrics --frames clip/ --stylized other_tool/ --style sunset.jpg "
+        "--out other_tool.json. Figures: src/photostyle/run_metrics.py.",
+    )
+    metrics.add_argument(
+        "--frames", metavar="DIR", type=Path, required=True, help="the input frames (PNG/JPG, name order)"
+    )
+    metrics.add_argument(
+        "--stylized", metavar="DIR", type=Path, required=True, help="the stylised frames: as many, of the same sizes"
+    )
+    metrics.add_argument("--style", metavar="IMG", type=Path, help="the reference photo (for the style distances)")
+    metrics.add_argument(
+        "--labels",
+        metavar="DIR",
+        type=Path,
+        help="a label map (grey PNG, one value per class) per frame, and the reference's as reference.png, as in "
+        "a run's results/RUN/segmentation/ folder; without it, the whole frame is one class",
+    )
+    metrics.add_argument("--out", metavar="FILE", type=Path, help="write the figures (JSON) here instead of to stdout")
+    metrics.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="settings",
+        help="a flow.* or consistency.* setting for the flows between the input frames, as for photostyle run "
+        "(e.g. --set flow.method=dis); repeatable",
+    )
     return parser
 
 
@@ -122,13 +158,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``photostyle`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return run(args)
+        return run(args) if args.command == "run" else score(args)
     except UsageError as exc:
-        print(f"photostyle run: error: {exc}", file=sys.stderr)
+        print(f"photostyle {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("photostyle run: interrupted; run the same command again to resume", file=sys.stderr)
+        resume = "; run the same command again to resume" if args.command == "run" else ""
+        print(f"photostyle {args.command}: interrupted{resume}", file=sys.stderr)
         return 130
+
+
+def score(args: argparse.Namespace) -> int:
+    """``photostyle metrics``: the figures of two folders of frames, as JSON."""
+    from photostyle.scoring import score_folders
+
+    if args.labels is not None and args.style is None:
+        raise UsageError("--labels needs --style (the classes are compared with the reference's)")
+    for text in args.settings:
+        if not text.startswith(SCORING_KEYS):
+            raise UsageError(f"--set {text}: photostyle metrics uses only {', '.join(SCORING_KEYS)} keys")
+    config = run_config(args.settings)
+    try:
+        figures = score_folders(args.frames, args.stylized, config, args.style, args.labels)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    text = json.dumps(figures, indent=1) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(text)
+        print(
+            "\n".join(
+                [f"photostyle metrics: {args.out}"] + [f"  {k}: {v:.4g}" for k, v in numeric_entries(figures).items()]
+            )
+        )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ only is outvoted (for w > 0.5), and a lasting change wins after a few frames.
 from __future__ import annotations
 
 import os
+import zipfile
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
@@ -20,20 +22,24 @@ from photostyle.errors import InputError
 from photostyle.flow import warp
 
 
-def save_scores(path: str | os.PathLike, scores: np.ndarray) -> None:
-    """Write K×H×W class scores as a float16 ``.npy`` file, atomically."""
-    with atomic_path(path) as tmp:
-        np.save(tmp, scores.astype(np.float16))
+def save_scores(path: str | os.PathLike, scores: Mapping[int, np.ndarray]) -> None:
+    """Write the K×H×W class scores of frames (by frame number) as float16 in one ``.npz``, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **{f"scores_{i:05d}": s.astype(np.float16) for i, s in scores.items()})
 
 
-def load_scores(path: str | os.PathLike) -> np.ndarray:
-    """Read class scores written by ``save_scores`` as float32; a bad file raises with its path."""
+def load_scores(path: str | os.PathLike, i: int) -> np.ndarray:
+    """Frame i's class scores from a file written by ``save_scores``, as float32; a bad file, or one
+    without frame i, raises with its path."""
     try:
-        scores = np.load(path)
-    except (OSError, ValueError, EOFError) as exc:
+        with np.load(path, allow_pickle=False) as archive:
+            scores = archive[f"scores_{i:05d}"]
+    except KeyError:
+        raise InputError(f"class scores {path} hold no frame {i} (delete the file to rebuild it)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"class scores {path} cannot be read: {exc}") from exc
     if scores.ndim != 3 or not np.isfinite(scores).all():
-        raise InputError(f"class scores {path} are not a finite K×H×W array (shape {scores.shape})")
+        raise InputError(f"class scores {path} of frame {i} are not a finite K×H×W array (shape {scores.shape})")
     return scores.astype(np.float32)
 
 

@@ -19,6 +19,7 @@ product accurate where Δ_k is nearly singular (flat or grey windows, where Δ_k
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from photostyle.atomic import atomic_path
 from photostyle.errors import InputError
 
-FORMAT = "matting-coefficients-1"
+FORMAT = "matting-coefficients-2"  # 2: one group per frame of a block
 
 
 @dataclass(frozen=True)
@@ -90,23 +91,30 @@ def matting_coefficients(frame: np.ndarray, eps: float = 1e-7, radius: int = 1) 
     return MattingCoefficients(np.ascontiguousarray(frame), whitening, float(eps), int(radius))
 
 
-def save_coefficients(path: str | os.PathLike, coefficients: MattingCoefficients) -> None:
-    """Store the coefficients in an HDF5 file, atomically."""
+def save_coefficients(path: str | os.PathLike, coefficients: Mapping[int, MattingCoefficients]) -> None:
+    """Store the coefficients of a block of frames (by frame number) in one HDF5 file, atomically."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
-        handle.create_dataset("frame", data=coefficients.frame)
-        handle.create_dataset("whitening", data=coefficients.whitening)
-        handle.attrs.update(format=FORMAT, eps=coefficients.eps, radius=coefficients.radius)
+        handle.attrs["format"] = FORMAT
+        for i, frame in coefficients.items():
+            group = handle.create_group(f"frame_{i:05d}")
+            group.create_dataset("frame", data=frame.frame)
+            group.create_dataset("whitening", data=frame.whitening)
+            group.attrs.update(eps=frame.eps, radius=frame.radius)
 
 
-def load_coefficients(path: str | os.PathLike) -> MattingCoefficients:
-    """Read a file written by :func:`save_coefficients`; a bad or foreign file raises with its path."""
+def load_coefficients(path: str | os.PathLike, i: int) -> MattingCoefficients:
+    """Frame i's coefficients from a file written by :func:`save_coefficients`; a bad or foreign
+    file, or one without frame i, raises with its path."""
     path = Path(path)
     try:
         with h5py.File(path, "r") as handle:
             if handle.attrs.get("format") != FORMAT:
                 raise ValueError(f"not a {FORMAT} file (written by an older version? delete it to rebuild)")
+            if f"frame_{i:05d}" not in handle:
+                raise ValueError(f"no frame {i} in it (delete it to rebuild)")
+            group = handle[f"frame_{i:05d}"]
             coefficients = MattingCoefficients(
-                handle["frame"][()], handle["whitening"][()], float(handle.attrs["eps"]), int(handle.attrs["radius"])
+                group["frame"][()], group["whitening"][()], float(group.attrs["eps"]), int(group.attrs["radius"])
             )
     except (OSError, KeyError, ValueError) as exc:
         raise InputError(f"Laplacian file {path} cannot be read: {exc}") from exc

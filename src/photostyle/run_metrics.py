@@ -68,8 +68,8 @@ def change(earlier: np.ndarray, later: np.ndarray, backward: np.ndarray, weights
 
 def clip_metrics(
     frames: Iterable[FrameData],
-    reference: np.ndarray,
-    reference_labels: np.ndarray,
+    reference: np.ndarray | None,
+    reference_labels: np.ndarray | None,
     class_names: Sequence[str],
     scored: Collection[int] | None = None,
 ) -> dict:
@@ -78,13 +78,13 @@ def clip_metrics(
     frames; photorealism, structure and style only the frames at the positions (0-based) in
     ``scored`` (default: all; the local affine fit costs seconds per megapixel). Figures that need
     two frames are None for one frame; the ratio of warping errors is None when the input's is 0
-    (a still clip)."""
+    (a still clip). Without a reference, ``style`` is None."""
     warp_out, warp_in, change_out, change_in, reliable_share = [], [], [], [], []
     skipped = 0
     ssim, residual = [], []
     style: dict[int, dict[str, list[float]]] = defaultdict(lambda: {"output": [], "input": []})
     pixels: dict[int, int] = defaultdict(int)
-    reference_float = reference / 255.0
+    reference_float = reference / 255.0 if reference is not None else None
     previous: FrameData | None = None
     total_pixels = 0
     for position, data in enumerate(frames):
@@ -108,7 +108,7 @@ def clip_metrics(
             continue
         ssim.append(structure(data.output, data.frame))
         residual.append(affine_residual(data.frame / 255.0, data.output / 255.0))
-        for key, image in (("output", data.output), ("input", data.frame)):
+        for key, image in (("output", data.output), ("input", data.frame)) if reference is not None else ():
             for k, distance in style_fidelity(image / 255.0, data.labels, reference_float, reference_labels).items():
                 style[k][key].append(distance)
         for k, count in enumerate(np.bincount(data.labels.ravel())):
@@ -148,7 +148,9 @@ def clip_metrics(
         },
         "photorealism": {"affine_residual": mean(residual)},
         "structure": {"ssim": mean(ssim), "ssim_min": float(min(ssim)) if ssim else None},
-        "style": {
+        "style": None
+        if reference is None
+        else {
             "classes": classes,
             "output": float(np.average([c["output"] for c in classes.values()], weights=shares)) if classes else None,
             "input": float(np.average([c["input"] for c in classes.values()], weights=shares)) if classes else None,

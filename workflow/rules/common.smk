@@ -1,5 +1,7 @@
 # Functions shared by the rules: the runs and their frame plans, and input paths per frame.
 # The photostyle package comes from the environment Snakemake runs in (make demo / make test set it up).
+from snakemake.common import get_function_params, overwrite_function_params
+
 from photostyle.demo import ensure_demo_inputs
 from photostyle.flow import resolve_method
 from photostyle.images import working_shape
@@ -10,6 +12,7 @@ wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     i=r"\d{5}",
     k=r"\d{5}",
+    b=r"\d{5}",
 
 
 def canonical(value):
@@ -28,7 +31,10 @@ check_models(config["models"])
 J = sorted(config["temporal"]["offsets"])
 LOGS = "results/{run}/logs"
 BENCH = "results/{run}/benchmarks"
-LAPLACIAN_FILE = "results/{run}/laplacian/frame_{i}.h5"
+LAPLACIAN_FILE = "results/{run}/laplacian/block{b}.h5"
+# Flows, consistency weights, segmentation scores and Laplacians are computed for blocks of this many
+# consecutive frames, one job per block: a job per frame (or per pair) makes a long video's DAG slow to plan.
+FRAMES_PER_JOB = config["frames_per_job"]
 # Settings that reach rules as params (reruns follow them). Dict keys are sorted so that the
 # order of keys in a config file never triggers a rerun; each flow option is passed only to the
 # method it matters to, and flow.method auto is resolved here, so that weights appearing later
@@ -67,22 +73,21 @@ STYLIZE_PARAMS = canonical({key: value for key, value in STYLIZE.items() if key 
 MODELS = canonical(config["models"])
 
 
-def stylize_group(wildcards):
-    """Cluster job of stylize_frame i, when `--group-components stylize=N` asks for one (profiles/README.md):
-    the chain of stylize_frame jobs cut into one cluster job per N consecutive frames; None (no
-    group, so no group check) otherwise. Never one group for the whole chain: Snakemake's group check
-    then grows with the square of its length. Read when the DAG is built, as group settings are not
-    set yet while the Snakefile is parsed."""
-    chain = workflow.group_settings.group_components.get("stylize")
-    return f"stylize_{wildcards.run}_{(int(wildcards.i) - 1) // chain:05d}" if chain else None
+def planned(func):
+    """``func`` with its parameters recorded once. Snakemake otherwise inspects the signature of a
+    rule's input, params or resources function at every call (several per job): about 10 % of the
+    time to plan a 3,000-frame video (benchmarks/dag.py). Snakemake's own ``ioutils`` record them
+    the same way."""
+    overwrite_function_params(func, get_function_params(func))
+    return func
 
 
 def grows(amount):
     """A resource (mem_mb, runtime) that is `amount` on the first attempt and grows with each retry
     (the profiles set `retries`): a job killed for memory or time gets more the next time."""
     if callable(amount):
-        return lambda wildcards, attempt: amount(wildcards) * attempt
-    return lambda wildcards, attempt: amount * attempt
+        return planned(lambda wildcards, attempt: amount(wildcards) * attempt)
+    return planned(lambda wildcards, attempt: amount * attempt)
 
 
 def frame_numbers(run):
@@ -96,6 +101,25 @@ def earlier(wildcards):
     return [(j, i - j) for j in offsets(i, J)]
 
 
+@planned
+def frame_position(wildcards):
+    """Where frame i comes from: a timestamp of the video or its own image file."""
+    return PLANS[wildcards.run].sources[int(wildcards.i) - 1]
+
+
+@planned
+def block_frame_files(wildcards):
+    """The frames of block b."""
+    return [frame_file(wildcards.run, i) for i in block_frames(wildcards)]
+
+
+@planned
+def earlier_stylized(wildcards):
+    """The frames k = i - j (j in J) whose stylised frames frame i is tied to."""
+    return [k for _, k in earlier(wildcards)]
+
+
+@planned
 def frame_source(wildcards):
     """The input file a frame is decoded from: the video, or its own image in a frames folder."""
     plan = PLANS[wildcards.run]
@@ -119,14 +143,40 @@ def working_pixels(run):
     return width * height
 
 
-def nearer_reliable(wildcards):
-    """reliable_{i}_{i-l} for the offsets l in J nearer than j = i - k (for long-term weights)."""
-    j = int(wildcards.i) - int(wildcards.k)
-    return [
-        f"results/{wildcards.run}/consistency/reliable_{wildcards.i}_{k:05d}.png"
-        for l, k in earlier(wildcards)
-        if l < j
-    ]
+def block(i):
+    """Block number (5 digits) of frame i."""
+    return f"{(int(i) - 1) // FRAMES_PER_JOB + 1:05d}"
+
+
+@planned
+def block_frames(wildcards):
+    """Frame numbers of block b of the run."""
+    first = (int(wildcards.b) - 1) * FRAMES_PER_JOB + 1
+    return list(range(first, min(first + FRAMES_PER_JOB, PLANS[wildcards.run].n_frames + 1)))
+
+
+def earlier_frames(i):
+    """The earlier frames k that frame i has flows and weights to: i - j for j in J, and i - 1
+    always (label fusion and the warm start use it)."""
+    return [i - j for j in sorted({*J, 1}) if i - j >= 1]
+
+
+@planned
+def block_pairs(wildcards):
+    """{i: [k, ...]} for the frames i >= 2 of block b (what its flow and consistency jobs compute)."""
+    return {i: earlier_frames(i) for i in block_frames(wildcards) if i > 1}
+
+
+@planned
+def block_pair_frames(wildcards):
+    """Every frame that the pairs of block b involve, in frame order."""
+    numbers = sorted({n for i, ks in block_pairs(wildcards).items() for n in (i, *ks)})
+    return [frame_file(wildcards.run, n) for n in numbers]
+
+
+def pair_file(run, kind, i):
+    """The block file holding frame i's flows (kind flow/forward, flow/backward) or weights (consistency)."""
+    return f"results/{run}/{kind}_block{block(i)}.npz"
 
 
 def reference_inputs(wildcards):
@@ -141,11 +191,13 @@ def reference_inputs(wildcards):
     return inputs
 
 
-def frame_segmentation_inputs(wildcards):
-    """The frame, and its hand-drawn mask (masks) or the run's fitted clusters (kmeans)."""
-    inputs = {"frame": frame_file(wildcards.run, wildcards.i)} | kmeans_classes(wildcards.run)
+@planned
+def block_segmentation_inputs(wildcards):
+    """The frames of block b, and their hand-drawn masks (masks) or the run's fitted clusters (kmeans)."""
+    numbers = block_frames(wildcards)
+    inputs = {"frames": [frame_file(wildcards.run, i) for i in numbers]} | kmeans_classes(wildcards.run)
     if SEGMENTATION["method"] == "masks":
-        inputs["mask"] = PLANS[wildcards.run].masks[int(wildcards.i) - 1]
+        inputs["masks"] = [PLANS[wildcards.run].masks[i - 1] for i in numbers]
     return inputs
 
 
@@ -155,37 +207,34 @@ def kmeans_classes(run):
     return {"classes": f"results/{run}/segmentation/classes.json"} if SEGMENTATION["method"] == "kmeans" else {}
 
 
+@planned
 def frame_labels_inputs(wildcards):
-    """Frame i's scores, and when labels are fused over time: frame i - 1's fused scores and
-    labels, the flow i -> i - 1 and its consistency weights."""
+    """Frame i's scores, and when labels are fused over time: frame i - 1's fused scores, the flow
+    i -> i - 1 and its consistency weights."""
     run, i = wildcards.run, int(wildcards.i)
-    inputs = {"scores": f"results/{run}/segmentation/scores_{i:05d}.npy", "frame": frame_file(run, i)}
+    inputs = {"scores": f"results/{run}/segmentation/scores_block{block(i)}.npz", "frame": frame_file(run, i)}
     inputs |= kmeans_classes(run)
     if FUSE_LABELS and i > 1:
-        inputs["previous"] = f"results/{run}/segmentation/fused_{i - 1:05d}.npy"
-        inputs["previous_labels"] = f"results/{run}/segmentation/frame_{i - 1:05d}.png"
-        inputs["backward"] = f"results/{run}/flow/backward_{i:05d}_{i - 1:05d}.flo"
-        inputs["reliable"] = f"results/{run}/consistency/reliable_{i:05d}_{i - 1:05d}.png"
+        inputs["previous"] = f"results/{run}/segmentation/fused_{i - 1:05d}.npz"
+        inputs["backward"] = pair_file(run, "flow/backward", i)
+        inputs["consistency"] = pair_file(run, "consistency/weights", i)
     return inputs
 
 
+@planned
 def stylize_inputs(wildcards):
-    """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j with its flow and weights."""
+    """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j; the flows
+    and weights of frame i's pairs."""
     run, i = wildcards.run, wildcards.i
     inputs = {
         "frame": frame_file(run, i),
         "style": PLANS[run].run.style,
         "labels": f"results/{run}/segmentation/frame_{i}.png",
         "style_labels": f"results/{run}/segmentation/reference.png",
-        "laplacian": f"results/{run}/laplacian/frame_{i}.h5",
-        "previous": [],
-        "backward": [],
-        "long": [],
+        "laplacian": LAPLACIAN_FILE.format(run=run, b=block(i)),
+        "previous": [stylized_file(run, k) for _, k in earlier(wildcards)],
     }
-    for _, k in earlier(wildcards):
-        inputs["previous"].append(stylized_file(run, k))
-        inputs["backward"].append(f"results/{run}/flow/backward_{i}_{k:05d}.flo")
-        inputs["long"].append(f"results/{run}/consistency/long_{i}_{k:05d}.png")
     if int(i) > 1:
-        inputs["reliable"] = f"results/{run}/consistency/reliable_{i}_{int(i) - 1:05d}.png"
+        inputs["backward"] = pair_file(run, "flow/backward", i)
+        inputs["consistency"] = pair_file(run, "consistency/weights", i)
     return inputs

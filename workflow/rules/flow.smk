@@ -1,65 +1,66 @@
 rule flow_forward:
     input:
-        source="results/{run}/frames/frame_{k}.png",
-        target="results/{run}/frames/frame_{i}.png",
+        frames=block_pair_frames,
     output:
-        "results/{run}/flow/forward_{k}_{i}.flo",
+        "results/{run}/flow/forward_block{b}.npz",
     log:
-        f"{LOGS}/flow_forward/forward_{{k}}_{{i}}.log",
+        f"{LOGS}/flow_forward/block{{b}}.log",
     benchmark:
-        f"{BENCH}/flow_forward/forward_{{k}}_{{i}}.tsv"
+        f"{BENCH}/flow_forward/block{{b}}.tsv"
     conda:
         "../../envs/photostyle.yaml"
     resources:
         mem_mb=grows(FLOW_MEM_MB),
-        runtime=grows(10),
+        runtime=grows(10 + FRAMES_PER_JOB),
     params:
+        direction="forward",
         flow=FLOW_PARAMS,
+        pairs=block_pairs,
     script:
         "../scripts/flow.py"
 
 
 rule flow_backward:
     input:
-        source="results/{run}/frames/frame_{i}.png",
-        target="results/{run}/frames/frame_{k}.png",
+        frames=block_pair_frames,
     output:
-        "results/{run}/flow/backward_{i}_{k}.flo",
+        "results/{run}/flow/backward_block{b}.npz",
     log:
-        f"{LOGS}/flow_backward/backward_{{i}}_{{k}}.log",
+        f"{LOGS}/flow_backward/block{{b}}.log",
     benchmark:
-        f"{BENCH}/flow_backward/backward_{{i}}_{{k}}.tsv"
+        f"{BENCH}/flow_backward/block{{b}}.tsv"
     conda:
         "../../envs/photostyle.yaml"
     resources:
         mem_mb=grows(FLOW_MEM_MB),
-        runtime=grows(10),
+        runtime=grows(10 + FRAMES_PER_JOB),
     params:
+        direction="backward",
         flow=FLOW_PARAMS,
+        pairs=block_pairs,
     script:
         "../scripts/flow.py"
 
 
 rule consistency:
     input:
-        backward="results/{run}/flow/backward_{i}_{k}.flo",
-        forward="results/{run}/flow/forward_{k}_{i}.flo",
-        frame="results/{run}/frames/frame_{i}.png",
-        earlier="results/{run}/frames/frame_{k}.png",
-        nearer=nearer_reliable,
+        frames=block_pair_frames,
+        backward="results/{run}/flow/backward_block{b}.npz",
+        forward="results/{run}/flow/forward_block{b}.npz",
     output:
-        reliable="results/{run}/consistency/reliable_{i}_{k}.png",
-        long="results/{run}/consistency/long_{i}_{k}.png",
+        "results/{run}/consistency/weights_block{b}.npz",
     log:
-        f"{LOGS}/consistency/{{i}}_{{k}}.log",
+        f"{LOGS}/consistency/block{{b}}.log",
     benchmark:
-        f"{BENCH}/consistency/{{i}}_{{k}}.tsv"
+        f"{BENCH}/consistency/block{{b}}.tsv"
     conda:
         "../../envs/photostyle.yaml"
     resources:
         mem_mb=grows(1000),
-        runtime=grows(5),
+        runtime=grows(5 + FRAMES_PER_JOB // 5),
     params:
         criteria=CONSISTENCY,
+        pairs=block_pairs,
+        offsets=J,
     script:
         "../scripts/consistency.py"

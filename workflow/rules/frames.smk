@@ -13,7 +13,7 @@ rule frames:
         mem_mb=grows(1000),
         runtime=grows(5),
     params:
-        position=lambda w: PLANS[w.run].sources[int(w.i) - 1],
+        position=frame_position,
         size=config["input"]["size"],
     script:
         "../scripts/frames.py"

@@ -26,6 +26,7 @@ rule metrics:
     params:
         style_size=STYLE_SIZE,
         random_weights=RANDOM_WEIGHTS,
+        frames_per_job=FRAMES_PER_JOB,
         benchmarks=lambda w: benchmark_files(w.run),
     script:
         "../scripts/metrics.py"
@@ -165,8 +166,8 @@ rule flow_picture:
     input:
         earlier=lambda w: frame_file(w.run, int(w.i) - 1),
         frame="results/{run}/frames/frame_{i}.png",
-        backward=lambda w: f"results/{w.run}/flow/backward_{w.i}_{int(w.i) - 1:05d}.flo",
-        reliable=lambda w: f"results/{w.run}/consistency/reliable_{w.i}_{int(w.i) - 1:05d}.png",
+        backward=lambda w: pair_file(w.run, "flow/backward", w.i),
+        consistency=lambda w: pair_file(w.run, "consistency/weights", w.i),
     output:
         report(
             f"{REPORT}/flow_{{i}}.png",

@@ -35,42 +35,38 @@ def report_targets(run):
     return targets
 
 
-def previous_pairs(run):
-    """(i, i - 1) for every frame after the first, as 5-digit strings."""
-    return [(f"{i:05d}", f"{i - 1:05d}") for i in frame_numbers(run) if i > 1]
-
-
 def benchmark_files(run):
     """Per rule of the pipeline, the benchmark files of the run's jobs (stale files of jobs that the
     current config no longer has are left out)."""
     bench = BENCH.format(run=run)
     frames = [f"{i:05d}" for i in frame_numbers(run)]
-    # the pairs with a flow: i - j for j in J, and i - 1 always (label fusion, the warm start)
-    pairs = [(f"{i:05d}", f"{i - j:05d}") for i in frame_numbers(run) for j in sorted({*J, 1}) if i - j >= 1]
+    pair_blocks = sorted({block(i) for i in frame_numbers(run) if i > 1})
+    blocks = sorted({block(i) for i in frame_numbers(run)})
     return {
         "frames": [f"{bench}/frames/frame_{i}.tsv" for i in frames],
-        "flow_forward": [f"{bench}/flow_forward/forward_{k}_{i}.tsv" for i, k in pairs],
-        "flow_backward": [f"{bench}/flow_backward/backward_{i}_{k}.tsv" for i, k in pairs],
-        "consistency": [f"{bench}/consistency/{i}_{k}.tsv" for i, k in pairs],
+        "flow_forward": [f"{bench}/flow_forward/block{b}.tsv" for b in pair_blocks],
+        "flow_backward": [f"{bench}/flow_backward/block{b}.tsv" for b in pair_blocks],
+        "consistency": [f"{bench}/consistency/block{b}.tsv" for b in pair_blocks],
         "segment_reference": [f"{bench}/segment_reference.tsv"],
-        "segment_frame": [f"{bench}/segment_frame/frame_{i}.tsv" for i in frames],
+        "segment_frame": [f"{bench}/segment_frame/block{b}.tsv" for b in blocks],
         "frame_labels": [f"{bench}/frame_labels/frame_{i}.tsv" for i in frames],
-        "laplacian": [f"{bench}/laplacian/frame_{i}.tsv" for i in frames],
+        "laplacian": [f"{bench}/laplacian/block{b}.tsv" for b in blocks],
         "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in frames],
         "encode": [f"{bench}/encode.tsv"],
     }
 
 
 def metrics_inputs(wildcards):
-    """Every frame with its output and labels, the flows i -> i - 1 and their consistency weights,
+    """Every frame with its output and labels, the flows and consistency weights of its pairs,
     the reference with its labels, and the encoded video (so that every stage has run)."""
     run = wildcards.run
+    pair_blocks = sorted({block(i) for i in frame_numbers(run) if i > 1})  # blocks of the frames after the first
     return {
         "frames": [frame_file(run, i) for i in frame_numbers(run)],
         "stylized": [stylized_file(run, i) for i in frame_numbers(run)],
         "labels": [f"results/{run}/segmentation/frame_{i:05d}.png" for i in frame_numbers(run)],
-        "backward": [f"results/{run}/flow/backward_{i}_{k}.flo" for i, k in previous_pairs(run)],
-        "reliable": [f"results/{run}/consistency/reliable_{i}_{k}.png" for i, k in previous_pairs(run)],
+        "backward": [f"results/{run}/flow/backward_block{b}.npz" for b in pair_blocks],
+        "consistency": [f"results/{run}/consistency/weights_block{b}.npz" for b in pair_blocks],
         "style": PLANS[run].run.style,
         "style_labels": f"results/{run}/segmentation/reference.png",
         "classes": f"results/{run}/segmentation/classes.json",

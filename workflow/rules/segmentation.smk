@@ -24,19 +24,20 @@ rule segment_reference:
 
 rule segment_frame:
     input:
-        unpack(frame_segmentation_inputs),
+        unpack(block_segmentation_inputs),
     output:
-        "results/{run}/segmentation/scores_{i}.npy",
+        "results/{run}/segmentation/scores_block{b}.npz",
     log:
-        f"{LOGS}/segment_frame/frame_{{i}}.log",
+        f"{LOGS}/segment_frame/block{{b}}.log",
     benchmark:
-        f"{BENCH}/segment_frame/frame_{{i}}.tsv"
+        f"{BENCH}/segment_frame/block{{b}}.tsv"
     conda:
         "../../envs/photostyle.yaml"
     resources:
         mem_mb=grows(SEGMENTATION_MEM_MB),
-        runtime=grows(5),
+        runtime=grows(5 + FRAMES_PER_JOB),
     params:
+        frames=block_frames,
         segmentation=SEGMENTATION,
         device=config["device"],
     script:
@@ -48,7 +49,7 @@ rule frame_labels:
         unpack(frame_labels_inputs),
     output:
         labels="results/{run}/segmentation/frame_{i}.png",
-        fused=temp("results/{run}/segmentation/fused_{i}.npy"),
+        fused=temp("results/{run}/segmentation/fused_{i}.npz"),
         overlay="results/{run}/segmentation/overlay_{i}.png",
     log:
         f"{LOGS}/frame_labels/frame_{{i}}.log",

@@ -8,8 +8,6 @@ rule stylize_frame:
         f"{LOGS}/stylize_frame/frame_{{i}}.log",
     benchmark:
         f"{BENCH}/stylize_frame/frame_{{i}}.tsv"
-    group:
-        stylize_group
     conda:
         "../../envs/photostyle.yaml"
     threads: STYLIZE["threads"]
@@ -19,6 +17,7 @@ rule stylize_frame:
         gpu=1 if config["device"] == "cuda" else 0,
     params:
         stylize=STYLIZE_PARAMS,
+        earlier=earlier_stylized,
         style_size=STYLE_SIZE,
         models=MODELS,
         device=config["device"],

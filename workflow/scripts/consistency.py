@@ -1,21 +1,23 @@
-"""Rule consistency: reliable weights of frame i against frame k, and its long-term weights c_long."""
+"""Rule consistency: for each frame i of a block, its reliable weights against each earlier frame k
+and the long-term weights c_long of the offsets j in J, in one file."""
 
-from photostyle.consistency import from_uint8, long_term_weights, reliable_weights, to_uint8
-from photostyle.flow import read_flo
-from photostyle.images import read_gray, read_rgb, write_gray
+from photostyle.consistency import long_term_weights, reliable_weights, to_uint8
+from photostyle.images import read_rgb
 from photostyle.logs import setup
+from photostyle.pairs import read_pairs, write_pairs
 
 log = setup(snakemake.log[0])
-inputs = snakemake.input
-reliable = reliable_weights(
-    forward=read_flo(inputs.forward),
-    backward=read_flo(inputs.backward),
-    frames=(read_rgb(inputs.frame, "frame"), read_rgb(inputs.earlier, "frame")),
-    **snakemake.params.criteria,
-)
-nearer = [from_uint8(read_gray(path, "weights")) for path in inputs.nearer]
-# long_term_weights needs the offsets only for their order: the nearer ones come first.
-long = long_term_weights(dict(enumerate([*nearer, reliable])))[len(nearer)]
-write_gray(snakemake.output.reliable, to_uint8(reliable))
-write_gray(snakemake.output.long, to_uint8(long))
-log.info("reliable share %.3f, long-term share %.3f", float(reliable.mean()), float(long.mean()))
+inputs, params = snakemake.input, snakemake.params
+numbers = sorted({n for i, ks in params.pairs.items() for n in (i, *ks)})
+frames = {n: read_rgb(path, "frame") for n, path in zip(numbers, inputs.frames, strict=True)}
+reliable, long = {}, {}
+for i, earlier in params.pairs.items():
+    forward, backward = read_pairs(inputs.forward, "forward", i), read_pairs(inputs.backward, "backward", i)
+    c = {
+        k: reliable_weights(forward[k], backward[k], frames=(frames[i], frames[k]), **params.criteria) for k in earlier
+    }
+    reliable[i] = {k: to_uint8(weights) for k, weights in c.items()}
+    in_j = long_term_weights({i - k: c[k] for k in earlier if i - k in params.offsets})
+    long[i] = {i - j: to_uint8(weights) for j, weights in in_j.items()}
+    log.info("frame %d: reliable share %s", i, ", ".join(f"{k}: {float(c[k].mean()):.3f}" for k in earlier))
+write_pairs(snakemake.output[0], {"reliable": reliable, "long": long})

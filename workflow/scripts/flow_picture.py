@@ -2,20 +2,21 @@
 consistency weights of the pair."""
 
 from photostyle.consistency import from_uint8
-from photostyle.flow import read_flo
-from photostyle.images import read_gray, read_rgb, write_rgb
+from photostyle.images import read_rgb, write_rgb
 from photostyle.logs import setup
+from photostyle.pairs import read_pairs
 from photostyle.visual import flow_picture
 
 log = setup(snakemake.log[0])
 inputs = snakemake.input
-reliable = from_uint8(read_gray(inputs.reliable, "weights"))
+i = int(snakemake.wildcards.i)
+reliable = from_uint8(read_pairs(inputs.consistency, "reliable", i)[i - 1])
 picture = flow_picture(
     read_rgb(inputs.earlier, "frame"),
     read_rgb(inputs.frame, "frame"),
-    read_flo(inputs.backward),
+    read_pairs(inputs.backward, "backward", i)[i - 1],
     reliable,
-    int(snakemake.wildcards.i),
+    i,
 )
 write_rgb(snakemake.output[0], picture)
 log.info(

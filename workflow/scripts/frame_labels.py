@@ -4,10 +4,10 @@ and an overlay picture of them."""
 from pathlib import Path
 
 from photostyle.consistency import from_uint8
-from photostyle.flow import read_flo
-from photostyle.images import read_gray, read_rgb, write_gray, write_rgb
+from photostyle.images import read_rgb, write_gray, write_rgb
 from photostyle.label_fusion import fuse_scores, label_flicker, load_scores, save_scores
 from photostyle.logs import setup
+from photostyle.pairs import read_pairs
 from photostyle.segmentation import Classes, labels_from_scores, overlay
 
 log = setup(snakemake.log[0])
@@ -15,15 +15,17 @@ inputs, weight = snakemake.input, snakemake.params.temporal_weight
 classes = Classes.of_run(
     snakemake.params.segmentation, Path(inputs.classes).read_text() if "classes" in inputs.keys() else None
 )
-scores = load_scores(inputs.scores)
+i = int(snakemake.wildcards.i)
+scores = load_scores(inputs.scores, i)
 fused = scores
 if "previous" in inputs.keys():
-    backward = read_flo(inputs.backward)
-    reliable = from_uint8(read_gray(inputs.reliable, "weights"))
-    fused = fuse_scores(scores, load_scores(inputs.previous), backward, reliable, weight)
+    backward = read_pairs(inputs.backward, "backward", i)[i - 1]
+    reliable = from_uint8(read_pairs(inputs.consistency, "reliable", i)[i - 1])
+    previous_scores = load_scores(inputs.previous, i - 1)
+    fused = fuse_scores(scores, previous_scores, backward, reliable, weight)
 labels = labels_from_scores(fused)
 if "previous" in inputs.keys():
-    previous = read_gray(inputs.previous_labels, "label map")
+    previous = labels_from_scores(previous_scores)  # frame i - 1's labels
     log.info(
         "label flicker on reliable pixels: %.4f fused (%.4f frame by frame), temporal_weight %g",
         label_flicker(labels, previous, backward, reliable),
@@ -31,5 +33,5 @@ if "previous" in inputs.keys():
         weight,
     )
 write_gray(snakemake.output.labels, labels)
-save_scores(snakemake.output.fused, fused)
+save_scores(snakemake.output.fused, {i: fused})
 write_rgb(snakemake.output.overlay, overlay(read_rgb(inputs.frame, "frame"), labels, classes.colours))

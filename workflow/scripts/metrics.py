@@ -5,9 +5,9 @@ import json
 
 from photostyle.atomic import write_text
 from photostyle.consistency import from_uint8
-from photostyle.flow import read_flo
 from photostyle.images import read_gray, read_rgb, resize_longest
 from photostyle.logs import setup
+from photostyle.pairs import read_pairs
 from photostyle.run_metrics import SCORED_FRAMES, FrameData, clip_metrics, stage_times
 from photostyle.segmentation import Classes
 from photostyle.visual import evenly_spaced
@@ -21,8 +21,10 @@ def frames():
     for n, (frame, stylized, labels) in enumerate(zip(inputs.frames, inputs.stylized, inputs.labels, strict=True)):
         data = FrameData(read_rgb(frame, "frame"), read_rgb(stylized, "stylised frame"), read_gray(labels, "label map"))
         if n > 0:
-            data.backward = read_flo(inputs.backward[n - 1])
-            data.reliable = from_uint8(read_gray(inputs.reliable[n - 1], "weights"))
+            # frame n + 1 (1-based) against frame n, in the block files of the frames after the first
+            block = n // params.frames_per_job - 1 // params.frames_per_job
+            data.backward = read_pairs(inputs.backward[block], "backward", n + 1)[n]
+            data.reliable = from_uint8(read_pairs(inputs.consistency[block], "reliable", n + 1)[n])
         yield data
 
 

@@ -1,4 +1,4 @@
-"""Rule segment_frame: class scores of one frame, in the class ids of the reference."""
+"""Rule segment_frame: class scores of each frame of a block, in the class ids of the reference."""
 
 from pathlib import Path
 
@@ -15,14 +15,16 @@ if settings["method"] == "network":
     from photostyle.scene_parsing import load_parser
 
     parser = load_parser(settings, snakemake.params.device)
-scores = frame_scores(
-    read_rgb(inputs.frame, "frame"),
-    settings,
-    classes,
-    mask=(read_rgb(inputs.mask, "frame mask"), inputs.mask) if "mask" in inputs.keys() else None,
-    scene_parser=parser,
-)
+masks = inputs.masks if "masks" in inputs.keys() else [None] * len(inputs.frames)
+scores = {}
+for i, frame, mask in zip(snakemake.params.frames, inputs.frames, masks, strict=True):
+    scores[i] = frame_scores(
+        read_rgb(frame, "frame"),
+        settings,
+        classes,
+        mask=(read_rgb(mask, "frame mask"), mask) if mask else None,
+        scene_parser=parser,
+    )
+    shares = ", ".join(f"{n} {s:.3f}" for n, s in zip(classes.names, scores[i].mean(axis=(1, 2)), strict=True))
+    log.info("frame %d: class shares %s", i, shares)
 save_scores(snakemake.output[0], scores)
-log.info(
-    "class shares %s", ", ".join(f"{n} {s:.3f}" for n, s in zip(classes.names, scores.mean(axis=(1, 2)), strict=True))
-)

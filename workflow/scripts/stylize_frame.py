@@ -9,10 +9,11 @@ import torch
 from photostyle.atomic import write_text
 from photostyle.consistency import from_uint8
 from photostyle.device import resolve_device
-from photostyle.flow import read_flo, warp
+from photostyle.flow import warp
 from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.logs import setup
 from photostyle.matting import load_coefficients
+from photostyle.pairs import read_pairs
 from photostyle.stylize import FrameInputs, Previous, Settings, stylize, with_config
 from photostyle.vgg import VGGFeatures, weights_from_config
 
@@ -31,19 +32,20 @@ if weights.random:
 extractor = VGGFeatures(weights.features, [*settings.content_layers, *settings.style_layers]).to(device)
 
 frame = read_rgb(inputs.frame, "frame")
+i, earlier = int(snakemake.wildcards.i), params.earlier
+backward = read_pairs(inputs.backward, "backward", i) if i > 1 else {}
+weights = {kind: read_pairs(inputs.consistency, kind, i) for kind in ("reliable", "long")} if i > 1 else {}
 frame_inputs = FrameInputs(
     content=frame,
     style=resize_longest(read_rgb(inputs.style, "style image"), params.style_size),
     content_labels=read_gray(inputs.labels, "label map"),
     style_labels=read_gray(inputs.style_labels, "label map"),
-    coefficients=load_coefficients(inputs.laplacian),
+    coefficients=load_coefficients(inputs.laplacian, i),
     previous=[
-        Previous(
-            warp(read_rgb(image, "stylised frame") / 255.0, read_flo(flow)), from_uint8(read_gray(weight, "weights"))
-        )
-        for image, flow, weight in zip(inputs.previous, inputs.backward, inputs.long, strict=True)
+        Previous(warp(read_rgb(image, "stylised frame") / 255.0, backward[k]), from_uint8(weights["long"][k]))
+        for k, image in zip(earlier, inputs.previous, strict=True)
     ],
-    reliable=from_uint8(read_gray(inputs.reliable, "weights")) if "reliable" in inputs.keys() else None,
+    reliable=from_uint8(weights["reliable"][i - 1]) if i > 1 else None,
 )
 result = stylize(extractor, frame_inputs, settings, device)
 write_rgb(snakemake.output.image, result.image)

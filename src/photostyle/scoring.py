@@ -1,0 +1,88 @@
+"""Scores of any stylised clip, given as two folders of frames, computed as a run's ``metrics.json``
+(``photostyle metrics``): so that other tools' results are measured the same way as ours.
+
+The flows i → i − 1 and their consistency weights are computed here between the *input* frames,
+with the flow and consistency settings of a run (the config's defaults unless changed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from photostyle.consistency import reliable_weights
+from photostyle.errors import InputError
+from photostyle.flow import compute_flow, resolve_method
+from photostyle.images import read_gray, read_rgb
+from photostyle.run_metrics import SCORED_FRAMES, FrameData, clip_metrics
+from photostyle.video import list_frame_files
+from photostyle.visual import evenly_spaced
+
+REFERENCE_LABELS = "reference.png"  # the reference's label map in a labels folder (as a run's segmentation/)
+
+
+def score_folders(
+    frames: str | os.PathLike,
+    stylized: str | os.PathLike,
+    config: dict,
+    style: str | os.PathLike | None = None,
+    labels: str | os.PathLike | None = None,
+) -> dict:
+    """The figures of ``metrics.json`` (without the time per stage) for the stylised frames of
+    ``stylized`` against the input frames of ``frames`` (both in name order, same count and
+    sizes). Style distances need ``style``; per class they need ``labels``, a folder with one
+    label map per frame and the reference's as ``reference.png`` (a run's ``segmentation/``
+    folder is one), else the whole frame is one class. ``config``: a run's config (its ``flow``,
+    ``consistency`` and ``models`` sections are used)."""
+    inputs, outputs = list_frame_files(frames), list_frame_files(stylized)
+    if len(inputs) != len(outputs):
+        raise InputError(f"{frames} holds {len(inputs)} frames but {stylized} holds {len(outputs)}")
+    label_files = None
+    if labels is not None:
+        label_files = [p for p in list_frame_files(labels) if p.name != REFERENCE_LABELS]
+        if len(label_files) != len(inputs):
+            raise InputError(f"{labels} holds {len(label_files)} label maps for {len(inputs)} frames")
+    reference = reference_labels = None
+    if style is not None:
+        reference = read_rgb(style, "style image")
+        reference_labels = np.zeros(reference.shape[:2], np.uint8)
+        if labels is not None:
+            reference_labels = read_gray(Path(labels) / REFERENCE_LABELS, "reference label map")
+            if reference_labels.shape != reference.shape[:2]:
+                raise InputError(f"{Path(labels) / REFERENCE_LABELS} is not the size of the style image {style}")
+    names = [f"class {k}" for k in range(256)] if labels is not None else ["all"]
+    scored = {i - 1 for i in evenly_spaced(len(inputs), SCORED_FRAMES)}
+    clip = _frames(inputs, outputs, label_files, config)
+    return clip_metrics(clip, reference, reference_labels, names, scored)
+
+
+def _frames(inputs: list[Path], outputs: list[Path], labels: list[Path] | None, config: dict) -> Iterator[FrameData]:
+    """FrameData of each frame in turn, with the flow to the frame before and its weights."""
+    flow = config["flow"]
+    options = {
+        "method": resolve_method(flow["method"], config["models"], flow["raft_model"]),
+        "max_side": flow["max_side"],
+        "dis_preset": flow["dis_preset"],
+        "raft_model": flow["raft_model"],
+        "models": config["models"],
+        "device": config["device"],
+    }
+    previous = None
+    for n, (frame_path, output_path) in enumerate(zip(inputs, outputs, strict=True)):
+        frame, output = read_rgb(frame_path, "frame"), read_rgb(output_path, "stylised frame")
+        if output.shape != frame.shape:
+            raise InputError(f"{output_path} is {output.shape[1]}×{output.shape[0]}, its frame {frame_path} "
+                             f"{frame.shape[1]}×{frame.shape[0]}")  # fmt: skip
+        label_map = read_gray(labels[n], "label map") if labels else np.zeros(frame.shape[:2], np.uint8)
+        if label_map.shape != frame.shape[:2]:
+            raise InputError(f"{labels[n]} is not the size of its frame {frame_path}")
+        data = FrameData(frame, output, label_map)
+        if previous is not None:
+            data.backward = compute_flow(frame, previous, **options)
+            forward = compute_flow(previous, frame, **options)
+            data.reliable = reliable_weights(forward, data.backward, frames=(frame, previous), **config["consistency"])
+        previous = frame
+        yield data
