@@ -219,7 +219,6 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     # the config
     "unknown key": (lambda w: configure(w, colour="red"), ["colour"]),
     "unknown nested key": (lambda w: configure(w, **{"flow.speed": 3}), ["speed"]),
-    "J empty": (lambda w: configure(w, **{"temporal.offsets": []}), ["offsets"]),
     "J with 0": (lambda w: configure(w, **{"temporal.offsets": [0, 1]}), ["offsets"]),
     "J negative": (lambda w: configure(w, **{"temporal.offsets": [1, -2]}), ["offsets"]),
     "J duplicate": (lambda w: configure(w, **{"temporal.offsets": [1, 2, 2]}), ["offsets"]),

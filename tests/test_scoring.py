@@ -45,6 +45,8 @@ def clip(photo, tmp_path) -> dict[str, Path]:
     for i, frame in enumerate(frames, start=1):
         write_gray(labels / f"frame_{i:05d}.png", (frame.mean(axis=2) > 100).astype(np.uint8))
     write_gray(labels / "reference.png", (photo[::2, ::2].mean(axis=2) > 100).astype(np.uint8))
+    (labels / "classes.json").write_text("{}")  # other files of a run's segmentation/ folder are left alone
+    write_rgb(labels / "overlay_00001.png", frames[0])
     return {
         "frames": write_frames(tmp_path / "frames", frames),
         "steady": write_frames(tmp_path / "steady", steady),

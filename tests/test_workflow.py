@@ -100,17 +100,15 @@ def test_nothing_to_rerun_when_nothing_changed(demo):
 
 # the report's rules that read the stylised frames (metrics, loss curves, input | output pictures)
 STYLIZED = {"stylize_frame", "encode", "all", "metrics", "metrics_report", "loss_curves", "frame_picture"}
+# the rules of the frame pairs' data, and what reads it (label fusion, the report's pictures)
+PAIRS = {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_picture", "segmentation_picture"}
 
 
 @pytest.mark.parametrize(
     ("changes", "rules"),
     [
         ({"stylize.weights.style": 20.0}, STYLIZED),
-        (
-            {"flow.method": "dis"},
-            {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_picture", "segmentation_picture"}
-            | STYLIZED,
-        ),
+        ({"flow.method": "dis"}, PAIRS | STYLIZED),
         ({"flow.dis_preset": "fast"}, set()),  # matters to method dis only
         (
             {"consistency.colour": 30},
@@ -127,11 +125,10 @@ STYLIZED = {"stylize_frame", "encode", "all", "metrics", "metrics_report", "loss
         ({"laplacian.eps": 1e-6}, {"laplacian"} | STYLIZED),
         ({"encode.crf": 23}, {"encode", "all"}),  # the metrics are computed from the frames, not the video
         ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "all"}),  # frames 6 and 11 join 1 and 16
-        (  # other block files: what reads them reruns too, with the same results
-            {"frames_per_job": 4},
-            {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_picture", "segmentation_picture"}
-            | STYLIZED,
-        ),
+        ({"temporal.offsets": [1]}, PAIRS | STYLIZED),  # flows to i - 2 and i - 4 no longer needed
+        ({"temporal.offsets": []}, PAIRS | STYLIZED),  # frames stylised on their own, in parallel
+        # other block files, and what reads them reruns (with the same results)
+        ({"frames_per_job": 4}, PAIRS | {"segment_frame"} | STYLIZED),
     ],
 )
 def test_a_change_reruns_exactly_what_depends_on_it(demo, changes, rules):
@@ -197,6 +194,8 @@ def test_own_frames_folder_with_hand_drawn_masks(shared, tmp_path):
     (tmp_path / "config" / "config.yaml").write_text(
         "demo: false\ninput: {size: 96, folder_fps: 12}\nsegmentation: {method: masks}\n"
         "stylize: {iterations: 5}\nmodels: {allow_random_weights: true}\n"
+        # J without 1: frame 2 starts cold with no earlier frame, 3 and 4 warm from i - 2; blocks of 3 and 1 frames
+        "temporal: {offsets: [2]}\nframes_per_job: 3\n"
     )
     snakemake(tmp_path, "--cores", "2", "--configfile", "config/config.yaml")
     run = tmp_path / "results" / "skyline"

@@ -131,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels",
         metavar="DIR",
         type=Path,
-        help="a label map (grey PNG, one value per class) per frame, and the reference's as reference.png, as in "
-        "a run's results/RUN/segmentation/ folder; without it, the whole frame is one class",
+        help="a label map (grey PNG, one value per class) per frame, named frame_*.png, and the reference's as "
+        "reference.png, as a run's results/RUN/segmentation/ folder holds them; without it, the whole frame is "
+        "one class",
     )
     metrics.add_argument("--out", metavar="FILE", type=Path, help="write the figures (JSON) here instead of to stdout")
     metrics.add_argument(

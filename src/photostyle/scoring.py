@@ -21,7 +21,8 @@ from photostyle.run_metrics import SCORED_FRAMES, FrameData, clip_metrics
 from photostyle.video import list_frame_files
 from photostyle.visual import evenly_spaced
 
-REFERENCE_LABELS = "reference.png"  # the reference's label map in a labels folder (as a run's segmentation/)
+# A labels folder as a run's segmentation/ holds it: frame_*.png per frame (name order), reference.png.
+FRAME_LABELS, REFERENCE_LABELS = "frame_*.png", "reference.png"
 
 
 def score_folders(
@@ -33,18 +34,18 @@ def score_folders(
 ) -> dict:
     """The figures of ``metrics.json`` (without the time per stage) for the stylised frames of
     ``stylized`` against the input frames of ``frames`` (both in name order, same count and
-    sizes). Style distances need ``style``; per class they need ``labels``, a folder with one
-    label map per frame and the reference's as ``reference.png`` (a run's ``segmentation/``
-    folder is one), else the whole frame is one class. ``config``: a run's config (its ``flow``,
+    sizes). Style distances need ``style``; per class they need ``labels``, a folder with a
+    label map per frame named ``frame_*.png`` and the reference's as ``reference.png`` (a run's
+    ``segmentation/`` folder is one), else the whole frame is one class. ``config``: a run's config (its ``flow``,
     ``consistency`` and ``models`` sections are used)."""
     inputs, outputs = list_frame_files(frames), list_frame_files(stylized)
     if len(inputs) != len(outputs):
         raise InputError(f"{frames} holds {len(inputs)} frames but {stylized} holds {len(outputs)}")
     label_files = None
     if labels is not None:
-        label_files = [p for p in list_frame_files(labels) if p.name != REFERENCE_LABELS]
+        label_files = sorted(Path(labels).glob(FRAME_LABELS))
         if len(label_files) != len(inputs):
-            raise InputError(f"{labels} holds {len(label_files)} label maps for {len(inputs)} frames")
+            raise InputError(f"{labels} holds {len(label_files)} label maps ({FRAME_LABELS}) for {len(inputs)} frames")
     reference = reference_labels = None
     if style is not None:
         reference = read_rgb(style, "style image")

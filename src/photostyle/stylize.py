@@ -79,7 +79,7 @@ class FrameInputs:
     style_labels: np.ndarray  # h×w class ids
     coefficients: MattingCoefficients
     previous: list[Previous] = field(default_factory=list)
-    reliable: np.ndarray | None = None  # H×W weights against frame i − 1 (the warm start's trust)
+    reliable: np.ndarray | None = None  # H×W weights against previous[0]'s frame (the warm start's trust)
 
     def scaled(self, scale: float) -> FrameInputs:
         """The same inputs at ``scale`` × their size (the Laplacian rebuilt from the resized frame)."""

@@ -223,8 +223,8 @@ def frame_labels_inputs(wildcards):
 
 @planned
 def stylize_inputs(wildcards):
-    """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j; the flows
-    and weights of frame i's pairs."""
+    """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j with the
+    flows and weights of frame i's pairs (none when J is empty: frames stylised on their own)."""
     run, i = wildcards.run, wildcards.i
     inputs = {
         "frame": frame_file(run, i),
@@ -234,7 +234,7 @@ def stylize_inputs(wildcards):
         "laplacian": LAPLACIAN_FILE.format(run=run, b=block(i)),
         "previous": [stylized_file(run, k) for _, k in earlier(wildcards)],
     }
-    if int(i) > 1:
+    if inputs["previous"]:
         inputs["backward"] = pair_file(run, "flow/backward", i)
         inputs["consistency"] = pair_file(run, "consistency/weights", i)
     return inputs

@@ -33,8 +33,8 @@ extractor = VGGFeatures(weights.features, [*settings.content_layers, *settings.s
 
 frame = read_rgb(inputs.frame, "frame")
 i, earlier = int(snakemake.wildcards.i), params.earlier
-backward = read_pairs(inputs.backward, "backward", i) if i > 1 else {}
-weights = {kind: read_pairs(inputs.consistency, kind, i) for kind in ("reliable", "long")} if i > 1 else {}
+backward = read_pairs(inputs.backward, "backward", i) if earlier else {}
+weights = {kind: read_pairs(inputs.consistency, kind, i) for kind in ("reliable", "long")} if earlier else {}
 frame_inputs = FrameInputs(
     content=frame,
     style=resize_longest(read_rgb(inputs.style, "style image"), params.style_size),
@@ -45,7 +45,7 @@ frame_inputs = FrameInputs(
         Previous(warp(read_rgb(image, "stylised frame") / 255.0, backward[k]), from_uint8(weights["long"][k]))
         for k, image in zip(earlier, inputs.previous, strict=True)
     ],
-    reliable=from_uint8(weights["reliable"][i - 1]) if i > 1 else None,
+    reliable=from_uint8(weights["reliable"][earlier[0]]) if earlier else None,  # of the warm start's frame
 )
 result = stylize(extractor, frame_inputs, settings, device)
 write_rgb(snakemake.output.image, result.image)
