@@ -85,3 +85,15 @@ def model_folder(tmp_path_factory):
     SegformerForSemanticSegmentation(config).save_pretrained(folder)
     SegformerImageProcessor().save_pretrained(folder)
     return folder
+
+
+def call(argv: list[str], capsys) -> tuple[int, str, str]:
+    """``main(argv)`` in-process: exit code (argparse's exits included), stdout, stderr."""
+    try:
+        from photostyle import cli
+
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import call
 
 from photostyle import cli
 from photostyle.images import write_rgb
@@ -20,16 +21,6 @@ from photostyle.video import probe_video, run_ffmpeg
 
 REPO = Path(__file__).resolve().parents[1]
 CONSOLE_SCRIPT = Path(sys.executable).parent / "photostyle"
-
-
-def call(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``main(argv)`` in-process: exit code (argparse's exits included), stdout, stderr."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

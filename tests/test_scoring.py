@@ -7,21 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import call
 
-from photostyle import cli
 from photostyle.images import write_gray, write_rgb
 
 N_FRAMES = 5
-
-
-def call(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``main(argv)`` in-process: exit code (argparse's exits included), stdout, stderr."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def write_frames(folder: Path, frames: list[np.ndarray]) -> Path:

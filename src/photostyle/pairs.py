@@ -23,6 +23,11 @@ from photostyle.errors import InputError
 Pairs = Mapping[int, Mapping[int, np.ndarray]]  # frame i -> earlier frame k -> array
 
 
+def pair_frame_numbers(pairs: Mapping[int, list[int]]) -> list[int]:
+    """Every frame that pairs ``{i: [k, ...]}`` involve, in frame order (the inputs of a block's jobs)."""
+    return sorted({n for i, ks in pairs.items() for n in (i, *ks)})
+
+
 def write_pairs(path: str | os.PathLike, arrays: Mapping[str, Pairs]) -> None:
     """Write ``arrays[kind][i][k]`` for every kind and pair (i, k) atomically."""
     named = {

@@ -6,6 +6,7 @@ from photostyle.demo import ensure_demo_inputs
 from photostyle.flow import resolve_method
 from photostyle.images import working_shape
 from photostyle.inputs import check_models, check_network_settings, offsets, plan_run, read_runs
+from photostyle.pairs import pair_frame_numbers
 
 
 wildcard_constraints:
@@ -170,8 +171,7 @@ def block_pairs(wildcards):
 @planned
 def block_pair_frames(wildcards):
     """Every frame that the pairs of block b involve, in frame order."""
-    numbers = sorted({n for i, ks in block_pairs(wildcards).items() for n in (i, *ks)})
-    return [frame_file(wildcards.run, n) for n in numbers]
+    return [frame_file(wildcards.run, n) for n in pair_frame_numbers(block_pairs(wildcards))]
 
 
 def pair_file(run, kind, i):
@@ -194,10 +194,9 @@ def reference_inputs(wildcards):
 @planned
 def block_segmentation_inputs(wildcards):
     """The frames of block b, and their hand-drawn masks (masks) or the run's fitted clusters (kmeans)."""
-    numbers = block_frames(wildcards)
-    inputs = {"frames": [frame_file(wildcards.run, i) for i in numbers]} | kmeans_classes(wildcards.run)
+    inputs = {"frames": block_frame_files(wildcards)} | kmeans_classes(wildcards.run)
     if SEGMENTATION["method"] == "masks":
-        inputs["masks"] = [PLANS[wildcards.run].masks[i - 1] for i in numbers]
+        inputs["masks"] = [PLANS[wildcards.run].masks[i - 1] for i in block_frames(wildcards)]
     return inputs
 
 

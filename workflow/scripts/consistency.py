@@ -4,11 +4,11 @@ and the long-term weights c_long of the offsets j in J, in one file."""
 from photostyle.consistency import long_term_weights, reliable_weights, to_uint8
 from photostyle.images import read_rgb
 from photostyle.logs import setup
-from photostyle.pairs import read_pairs, write_pairs
+from photostyle.pairs import pair_frame_numbers, read_pairs, write_pairs
 
 log = setup(snakemake.log[0])
 inputs, params = snakemake.input, snakemake.params
-numbers = sorted({n for i, ks in params.pairs.items() for n in (i, *ks)})
+numbers = pair_frame_numbers(params.pairs)
 frames = {n: read_rgb(path, "frame") for n, path in zip(numbers, inputs.frames, strict=True)}
 reliable, long = {}, {}
 for i, earlier in params.pairs.items():

@@ -4,12 +4,12 @@ each of its earlier frames k, from k to i (forward) or from i to k (backward), i
 from photostyle.flow import compute_flow
 from photostyle.images import read_rgb
 from photostyle.logs import setup
-from photostyle.pairs import write_pairs
+from photostyle.pairs import pair_frame_numbers, write_pairs
 
 log = setup(snakemake.log[0])
 options, pairs = snakemake.params.flow, snakemake.params.pairs
 direction = snakemake.params.direction  # the rule's name differs where the workflow is a module
-numbers = sorted({n for i, ks in pairs.items() for n in (i, *ks)})
+numbers = pair_frame_numbers(pairs)
 frames = {n: read_rgb(path, "frame") for n, path in zip(numbers, snakemake.input.frames, strict=True)}
 flows = {}
 for i, earlier in pairs.items():
