@@ -10,6 +10,7 @@ import pytest
 from conftest import call
 
 from photostyle.images import write_gray, write_rgb
+from photostyle.video import RANDOM_WEIGHTS_NOTE
 
 N_FRAMES = 5
 
@@ -37,9 +38,11 @@ def clip(photo, tmp_path) -> dict[str, Path]:
     write_gray(labels / "reference.png", (photo[::2, ::2].mean(axis=2) > 100).astype(np.uint8))
     (labels / "classes.json").write_text("{}")  # other files of a run's segmentation/ folder are left alone
     write_rgb(labels / "overlay_00001.png", frames[0])
+    # a run's stylized/ folder: its note on random weights is not a frame
+    (write_frames(tmp_path / "steady", steady) / RANDOM_WEIGHTS_NOTE).write_text("random weights\n")
     return {
         "frames": write_frames(tmp_path / "frames", frames),
-        "steady": write_frames(tmp_path / "steady", steady),
+        "steady": tmp_path / "steady",
         "flickering": write_frames(tmp_path / "flickering", flickering),
         "style": tmp_path / "sunset.png",
         "labels": labels,

@@ -18,7 +18,7 @@ from photostyle.errors import InputError
 from photostyle.flow import compute_flow, resolve_method
 from photostyle.images import read_gray, read_rgb
 from photostyle.run_metrics import SCORED_FRAMES, FrameData, clip_metrics
-from photostyle.video import list_frame_files
+from photostyle.video import RANDOM_WEIGHTS_NOTE, list_frame_files
 from photostyle.visual import evenly_spaced
 
 # A labels folder as a run's segmentation/ holds it: frame_*.png per frame (name order), reference.png.
@@ -38,7 +38,7 @@ def score_folders(
     label map per frame named ``frame_*.png`` and the reference's as ``reference.png`` (a run's
     ``segmentation/`` folder is one), else the whole frame is one class. ``config``: a run's config (its ``flow``,
     ``consistency`` and ``models`` sections are used)."""
-    inputs, outputs = list_frame_files(frames), list_frame_files(stylized)
+    inputs, outputs = list_frame_files(frames), list_frame_files(stylized, ignore=(RANDOM_WEIGHTS_NOTE,))
     if len(inputs) != len(outputs):
         raise InputError(f"{frames} holds {len(inputs)} frames but {stylized} holds {len(outputs)}")
     label_files = None
@@ -60,8 +60,9 @@ def score_folders(
     return clip_metrics(clip, reference, reference_labels, names, scored)
 
 
-def _frames(inputs: list[Path], outputs: list[Path], labels: list[Path] | None, config: dict) -> Iterator[FrameData]:
-    """FrameData of each frame in turn, with the flow to the frame before and its weights."""
+def flow_to_previous(frame: np.ndarray, previous: np.ndarray, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Flow frame → previous (H×W×2) and its consistency weights in [0, 1], with a run's ``flow``,
+    ``consistency``, ``models`` and ``device`` settings."""
     flow = config["flow"]
     options = {
         "method": resolve_method(flow["method"], config["models"], flow["raft_model"]),
@@ -71,6 +72,13 @@ def _frames(inputs: list[Path], outputs: list[Path], labels: list[Path] | None, 
         "models": config["models"],
         "device": config["device"],
     }
+    backward = compute_flow(frame, previous, **options)
+    forward = compute_flow(previous, frame, **options)
+    return backward, reliable_weights(forward, backward, frames=(frame, previous), **config["consistency"])
+
+
+def _frames(inputs: list[Path], outputs: list[Path], labels: list[Path] | None, config: dict) -> Iterator[FrameData]:
+    """FrameData of each frame in turn, with the flow to the frame before and its weights."""
     previous = None
     for n, (frame_path, output_path) in enumerate(zip(inputs, outputs, strict=True)):
         frame, output = read_rgb(frame_path, "frame"), read_rgb(output_path, "stylised frame")
@@ -82,8 +90,6 @@ def _frames(inputs: list[Path], outputs: list[Path], labels: list[Path] | None, 
             raise InputError(f"{labels[n]} is not the size of its frame {frame_path}")
         data = FrameData(frame, output, label_map)
         if previous is not None:
-            data.backward = compute_flow(frame, previous, **options)
-            forward = compute_flow(previous, frame, **options)
-            data.reliable = reliable_weights(forward, data.backward, frames=(frame, previous), **config["consistency"])
+            data.backward, data.reliable = flow_to_previous(frame, previous, config)
         previous = frame
         yield data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Collection
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +23,8 @@ from photostyle.errors import InputError
 from photostyle.images import IMAGE_SUFFIXES, image_size
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+# The note a run on random VGG-19 weights leaves beside its stylised frames.
+RANDOM_WEIGHTS_NOTE = "RANDOM_WEIGHTS.txt"
 # Audio codecs an mp4 file can carry as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_CODECS = {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"}
 
@@ -93,12 +96,13 @@ def read_video_frame(path: str | os.PathLike, pts: int) -> np.ndarray:
     raise InputError(f"video {path} has no frame at pts {pts} (did the file change since the run started?)")
 
 
-def list_frame_files(folder: str | os.PathLike) -> list[Path]:
-    """Image files of a frames folder in name order; other files (except hidden ones) are refused."""
+def list_frame_files(folder: str | os.PathLike, ignore: Collection[str] = ()) -> list[Path]:
+    """Image files of a frames folder in name order; other files (except hidden ones and the names
+    in ``ignore``) are refused."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"frames folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    files = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in ignore)
     others = [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
     if others:
         raise InputError(f"frames folder {folder} holds files that are not PNG/JPG frames: {others[:5]}")

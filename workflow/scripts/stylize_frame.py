@@ -16,6 +16,7 @@ from photostyle.matting import load_coefficients
 from photostyle.pairs import read_pairs
 from photostyle.stylize import FrameInputs, Previous, Settings, stylize, with_config
 from photostyle.vgg import VGGFeatures, weights_from_config
+from photostyle.video import RANDOM_WEIGHTS_NOTE
 
 log = setup(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -26,7 +27,7 @@ device = resolve_device(params.device)
 weights = weights_from_config(params.models)
 log.info("VGG-19 weights: %s; device %s; %d threads", weights.source, device, torch.get_num_threads())
 if weights.random:
-    note = Path(snakemake.output.image).parent / "RANDOM_WEIGHTS.txt"
+    note = Path(snakemake.output.image).parent / RANDOM_WEIGHTS_NOTE
     write_text(note, "These frames were stylised with RANDOM VGG-19 weights (models.allow_random_weights: true).\n"
                "They demonstrate the pipeline, not the method. Set models.vgg19.path for real weights.\n")  # fmt: skip
 extractor = VGGFeatures(weights.features, [*settings.content_layers, *settings.style_layers]).to(device)
