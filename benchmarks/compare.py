@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import date
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from workflow_run import REPO, workflow_run
 
 from photostyle.colour import transfer_statistics
 from photostyle.flow import warp
@@ -43,7 +43,6 @@ from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.scoring import flow_to_previous, score_folders
 from photostyle.video import list_frame_files
 
-REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 SEQUENCES = {  # folder of frames, reference (as benchmarks/stylize.py)
     "davis_bike_cutie": ("sequences/davis_bike_cutie/images", "style_pairs/style/tar14.png"),
@@ -74,21 +73,9 @@ def prepare_inputs(workdir: Path, count: int) -> None:
 def run_workflow(workdir: Path, method: str, offsets: list[int], size: int, iterations: int) -> Path:
     """The workflow over every sequence with temporal.offsets = ``offsets``; its folder."""
     folder = workdir / folder_name(method)
-    (folder / "config").mkdir(parents=True, exist_ok=True)
-    rows = [f"{name}\t{workdir / 'frames' / name}\t{DATA / style}" for name, (_, style) in SEQUENCES.items()]
-    (folder / "config" / "runs.tsv").write_text("run\tvideo\tstyle\n" + "\n".join(rows) + "\n")
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config |= {"runs": "config/runs.tsv", "demo": False, "device": "cpu"}
-    config["input"]["size"] = size
-    config["temporal"]["offsets"] = offsets
-    config["stylize"]["iterations"] = iterations
-    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
-    command += ["--configfile", "config/config.yaml"]
     print(f"{method}: snakemake in {folder}", flush=True)
-    result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"the workflow failed for {method} in {folder}:\n{result.stderr[-4000:]}")
+    videos = {name: (workdir / "frames" / name, DATA / style) for name, (_, style) in SEQUENCES.items()}
+    workflow_run(folder, videos, {"input.size": size, "temporal.offsets": offsets, "stylize.iterations": iterations})
     return folder
 
 

@@ -3,6 +3,7 @@ rerun scheduling after config changes, resuming after a killed run. Marked slow 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -127,6 +128,8 @@ PAIRS = {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_p
         ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "all"}),  # frames 6 and 11 join 1 and 16
         ({"temporal.offsets": [1]}, PAIRS | STYLIZED),  # flows to i - 2 and i - 4 no longer needed
         ({"temporal.offsets": []}, PAIRS | STYLIZED),  # frames stylised on their own, in parallel
+        ({"temporal.cut_threshold": 0.9}, {"cuts"} | STYLIZED),
+        ({"stylize.chunk_frames": 8}, {"stylize_warmup"} | STYLIZED),  # frames 1-4 stay: see the next test
         # other block files, and what reads them reruns (with the same results)
         ({"frames_per_job": 4}, PAIRS | {"segment_frame"} | STYLIZED),
     ],
@@ -135,6 +138,13 @@ def test_a_change_reruns_exactly_what_depends_on_it(demo, changes, rules):
     if "stylize_frame" in rules:  # the default config keeps no Laplacian (temp()): stylize_frame needs it rebuilt
         rules = rules | {"laplacian"}
     assert set(scheduled(demo, changes)) == rules
+
+
+def test_chunks_rerun_only_the_frames_whose_chain_changes(demo):
+    """Chunks of 8 frames with 4 warm-up frames: frames 5-8 blend in chunk 2's warm-up versions,
+    and frames 9-16 start from them; frames 1-4 keep their chain."""
+    jobs = scheduled(demo, {"stylize.chunk_frames": 8})
+    assert (jobs["stylize_warmup"], jobs["stylize_frame"]) == (4, 12)
 
 
 def test_killed_run_resumes_to_identical_frames(demo, tmp_path):
@@ -204,6 +214,55 @@ def test_own_frames_folder_with_hand_drawn_masks(shared, tmp_path):
         assert {names[k] for k in np.unique(read_gray(labels))} == {"green", "black", "white"}
     info = probe_video(run / "skyline.mp4")
     assert (info.n_frames, info.fps, info.width, info.height) == (4, 12, 96, 64)
+
+
+def test_a_shot_cut_restarts_the_temporal_term_and_chunks_blend_their_seams(tmp_path):
+    """Two shots back to back (a pan over the astronaut, then over the coffee cup: a cut at frame
+    6), stylised in chunks of 3 frames that start 2 frames early: chunks start at frames 1, 4, 7;
+    warm-up versions of frames 2, 3 (for chunk 4) and 5, 6 (for chunk 7)."""
+    import skimage
+
+    from photostyle.cuts import Cuts
+    from photostyle.images import write_rgb
+
+    astronaut, coffee = skimage.data.astronaut(), skimage.data.coffee()
+    pans = [(astronaut, 5), (coffee, 3)]  # 6 px per frame
+    shots = [image[80:176, 6 * n : 6 * n + 144] for image, count in pans for n in range(count)]
+    for n, frame in enumerate(shots):
+        write_rgb(tmp_path / "frames" / f"shot_{n:03d}.png", np.ascontiguousarray(frame))
+    write_rgb(tmp_path / "style.png", np.ascontiguousarray(astronaut[::4, ::4, ::-1]))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "runs.tsv").write_text("run\tvideo\tstyle\ntwo\tframes\tstyle.png\n")
+    config = {
+        "demo": False,
+        "frames_per_job": 4,
+        "input": {"size": 72, "folder_fps": 12},
+        "stylize": {"iterations": 3, "chunk_frames": 3, "chunk_overlap": 2, "threads": 1},
+        "models": {"allow_random_weights": True},
+    }
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--cores", "2", "--configfile", "config/config.yaml")
+    run = tmp_path / "results" / "two"
+    assert Cuts.read(run / "cuts.json").starts == [6]
+
+    def log(name: str) -> str:
+        return (run / "logs" / name).read_text()
+
+    def evaluations(i: int) -> list[dict]:
+        return json.loads((run / "losses" / f"frame_{i:05d}.json").read_text())["evaluations"]
+
+    # frame 6 starts the new shot: tied to none of the frames before the cut, no temporal term
+    assert "not tied to frames [5, 4, 2]" in log("stylize_frame/frame_00006.log")
+    assert all("temporal" not in e for e in evaluations(6)) and all("temporal" in e for e in evaluations(5))
+    # the seam before chunk 7 moves to the cut: frame 5 keeps its own chain's look, and from frame 6
+    # on both chains start at the cut, so the final frame 6 is the warm-up version
+    assert "weight 0.000 of its warm-up version" in log("stylize_frame/frame_00005.log")
+    assert np.array_equal(read_rgb(run / "stylized/frame_00006.png"), read_rgb(run / "warmup/frame_00006.png"))
+    # the seam before chunk 4 is blended over frames 2 and 3; chunk 4 starts from their warm-up versions
+    assert "weight 0.333 of its warm-up version" in log("stylize_frame/frame_00002.log")
+    assert "weight 0.667 of its warm-up version" in log("stylize_frame/frame_00003.log")
+    assert not (run / "warmup/frame_00004.png").exists() and not (run / "warmup/frame_00001.png").exists()
+    assert probe_video(run / "two.mp4").n_frames == 8
 
 
 def test_network_segmentation_end_to_end_and_an_edited_reference_mask(model_folder, tmp_path):

@@ -184,11 +184,6 @@ def _check_masks(
     return tuple(str(p) for p in chosen)
 
 
-def offsets(i: int, temporal_offsets: list[int]) -> list[int]:
-    """The offsets j of J for which frame i has an earlier frame i − j ≥ 1."""
-    return [j for j in sorted(temporal_offsets) if i - j >= 1]
-
-
 def check_models(models: dict) -> None:
     """Start-up check of the ``models`` section: each configured weights file must exist.
 

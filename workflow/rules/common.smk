@@ -3,9 +3,10 @@
 from snakemake.common import get_function_params, overwrite_function_params
 
 from photostyle.demo import ensure_demo_inputs
+from photostyle.chunks import Chunks
 from photostyle.flow import resolve_method
 from photostyle.images import working_shape
-from photostyle.inputs import check_models, check_network_settings, offsets, plan_run, read_runs
+from photostyle.inputs import check_models, check_network_settings, plan_run, read_runs
 from photostyle.pairs import pair_frame_numbers
 
 
@@ -69,8 +70,13 @@ if SEGMENTATION["method"] == "network":
     check_network_settings(config["segmentation"])
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 STYLIZE = config["stylize"]
-# Threads change speed, not the result: they stay out of the params that trigger reruns.
-STYLIZE_PARAMS = canonical({key: value for key, value in STYLIZE.items() if key != "threads"})
+# Threads change speed, not the result: they stay out of the params that trigger reruns. The chunks
+# reach each frame's job as the frames it is tied to and its seam weight, so that a new chunk size
+# reruns only the frames whose chain changes.
+STYLIZE_PARAMS = canonical(
+    {key: value for key, value in STYLIZE.items() if key not in ("threads", "chunk_frames", "chunk_overlap")}
+)
+CHUNKS = {run: Chunks(STYLIZE["chunk_frames"], STYLIZE["chunk_overlap"], plan.n_frames) for run, plan in PLANS.items()}
 MODELS = canonical(config["models"])
 
 
@@ -96,16 +102,16 @@ def frame_numbers(run):
     return range(1, PLANS[run].n_frames + 1)
 
 
-def earlier(wildcards):
-    """(j, k) pairs for frame i: k = i - j for each j in J with k >= 1."""
-    i = int(wildcards.i)
-    return [(j, i - j) for j in offsets(i, J)]
-
-
 @planned
 def frame_position(wildcards):
     """Where frame i comes from: a timestamp of the video or its own image file."""
     return PLANS[wildcards.run].sources[int(wildcards.i) - 1]
+
+
+@planned
+def all_frame_files(wildcards):
+    """Every frame of the run."""
+    return [frame_file(wildcards.run, i) for i in frame_numbers(wildcards.run)]
 
 
 @planned
@@ -114,10 +120,35 @@ def block_frame_files(wildcards):
     return [frame_file(wildcards.run, i) for i in block_frames(wildcards)]
 
 
+def stylize_sources(wildcards, warmup=False):
+    """(k, stylised file) for the frames k = i - j (j in J) that frame i (its warm-up version with
+    ``warmup``) is tied to: within its chunk, and the warm-up versions before it (photostyle.chunks)."""
+    run, i = wildcards.run, int(wildcards.i)
+    return [
+        (k, warmup_file(run, k) if from_warmup else stylized_file(run, k))
+        for k, from_warmup in CHUNKS[run].sources(i, J, warmup)
+    ]
+
+
 @planned
 def earlier_stylized(wildcards):
-    """The frames k = i - j (j in J) whose stylised frames frame i is tied to."""
-    return [k for _, k in earlier(wildcards)]
+    """The frames k whose stylised frames frame i is tied to (the order of ``input.previous``)."""
+    return [k for k, _ in stylize_sources(wildcards)]
+
+
+@planned
+def earlier_warmup(wildcards):
+    """The frames k whose warm-up versions the warm-up version of frame i is tied to."""
+    return [k for k, _ in stylize_sources(wildcards, warmup=True)]
+
+
+@planned
+def seam(wildcards):
+    """Frame i's seam with the next chunk: the weight of the next chunk's warm-up version and that
+    chunk's first frame, or None."""
+    chunks, i = CHUNKS[wildcards.run], int(wildcards.i)
+    start = chunks.next_start(i)
+    return None if start is None else {"weight": chunks.seam_weight(i), "next_chunk": start}
 
 
 @planned
@@ -135,6 +166,11 @@ def frame_file(run, i):
 def stylized_file(run, i):
     """Path of stylised frame i of a run."""
     return f"results/{run}/stylized/frame_{int(i):05d}.png"
+
+
+def warmup_file(run, i):
+    """Path of the warm-up version of frame i (stylised by the chunk after frame i's)."""
+    return f"results/{run}/warmup/frame_{int(i):05d}.png"
 
 
 def working_pixels(run):
@@ -220,10 +256,10 @@ def frame_labels_inputs(wildcards):
     return inputs
 
 
-@planned
-def stylize_inputs(wildcards):
+def stylize_inputs(wildcards, warmup=False):
     """The frame, its labels and Laplacian, and for each j in J the stylised frame i - j with the
-    flows and weights of frame i's pairs (none when J is empty: frames stylised on their own)."""
+    flows and weights of frame i's pairs (none when J is empty: frames stylised on their own); the
+    shot cuts when it has earlier frames or a seam, and the next chunk's warm-up version of it at a seam."""
     run, i = wildcards.run, wildcards.i
     inputs = {
         "frame": frame_file(run, i),
@@ -231,9 +267,25 @@ def stylize_inputs(wildcards):
         "labels": f"results/{run}/segmentation/frame_{i}.png",
         "style_labels": f"results/{run}/segmentation/reference.png",
         "laplacian": LAPLACIAN_FILE.format(run=run, b=block(i)),
-        "previous": [stylized_file(run, k) for _, k in earlier(wildcards)],
+        "previous": [path for _, path in stylize_sources(wildcards, warmup)],
     }
     if inputs["previous"]:
         inputs["backward"] = pair_file(run, "flow/backward", i)
         inputs["consistency"] = pair_file(run, "consistency/weights", i)
+    if not warmup and seam(wildcards):
+        inputs["warmup"] = warmup_file(run, i)
+    if inputs["previous"] or "warmup" in inputs:
+        inputs["cuts"] = f"results/{run}/cuts.json"
     return inputs
+
+
+@planned
+def frame_stylize_inputs(wildcards):
+    """stylize_frame's inputs."""
+    return stylize_inputs(wildcards)
+
+
+@planned
+def warmup_stylize_inputs(wildcards):
+    """stylize_warmup's inputs."""
+    return stylize_inputs(wildcards, warmup=True)

@@ -51,7 +51,9 @@ def benchmark_files(run):
         "segment_frame": [f"{bench}/segment_frame/block{b}.tsv" for b in blocks],
         "frame_labels": [f"{bench}/frame_labels/frame_{i}.tsv" for i in frames],
         "laplacian": [f"{bench}/laplacian/block{b}.tsv" for b in blocks],
+        "cuts": [f"{bench}/cuts.tsv"] if J or STYLIZE["chunk_frames"] else [],
         "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in frames],
+        "stylize_warmup": [f"{bench}/stylize_warmup/frame_{i:05d}.tsv" for i in CHUNKS[run].warmup_frames()],
         "encode": [f"{bench}/encode.tsv"],
     }
 
@@ -62,7 +64,7 @@ def metrics_inputs(wildcards):
     run = wildcards.run
     pair_blocks = sorted({block(i) for i in frame_numbers(run) if i > 1})  # blocks of the frames after the first
     return {
-        "frames": [frame_file(run, i) for i in frame_numbers(run)],
+        "frames": all_frame_files(wildcards),
         "stylized": [stylized_file(run, i) for i in frame_numbers(run)],
         "labels": [f"results/{run}/segmentation/frame_{i:05d}.png" for i in frame_numbers(run)],
         "backward": [f"results/{run}/flow/backward_block{b}.npz" for b in pair_blocks],

@@ -1,5 +1,6 @@
-"""Rule stylize_frame: optimise frame i against the reference, tied to the stylised frames i - j; the loss
-terms at every evaluation go to a JSON file (the report draws them)."""
+"""Rules stylize_frame and stylize_warmup: optimise frame i against the reference, tied to the stylised
+frames i - j of its shot (params.earlier, in input.previous's order); at a chunk seam, blend in the next
+chunk's warm-up version. The loss terms at every evaluation go to a JSON file (the report draws them)."""
 
 import json
 from pathlib import Path
@@ -7,7 +8,9 @@ from pathlib import Path
 import torch
 
 from photostyle.atomic import write_text
+from photostyle.chunks import blend
 from photostyle.consistency import from_uint8
+from photostyle.cuts import Cuts
 from photostyle.device import resolve_device
 from photostyle.flow import warp
 from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
@@ -33,7 +36,14 @@ if weights.random:
 extractor = VGGFeatures(weights.features, [*settings.content_layers, *settings.style_layers]).to(device)
 
 frame = read_rgb(inputs.frame, "frame")
-i, earlier = int(snakemake.wildcards.i), params.earlier
+i, earlier, previous_files = int(snakemake.wildcards.i), params.earlier, list(inputs.previous)
+cuts = Cuts.read(inputs.cuts) if "cuts" in inputs.keys() else None
+shot = cuts.shot_start(i) if cuts else 1
+if any(k < shot for k in earlier):  # a new shot started after them: no temporal term, no warm start from them
+    dropped = [k for k in earlier if k < shot]
+    log.info("frame %d is in the shot that starts at frame %d: not tied to frames %s", i, shot, dropped)
+    previous_files = [path for k, path in zip(earlier, previous_files, strict=True) if k >= shot]
+    earlier = [k for k in earlier if k >= shot]
 backward = read_pairs(inputs.backward, "backward", i) if earlier else {}
 weights = {kind: read_pairs(inputs.consistency, kind, i) for kind in ("reliable", "long")} if earlier else {}
 frame_inputs = FrameInputs(
@@ -44,12 +54,18 @@ frame_inputs = FrameInputs(
     coefficients=load_coefficients(inputs.laplacian, i),
     previous=[
         Previous(warp(read_rgb(image, "stylised frame") / 255.0, backward[k]), from_uint8(weights["long"][k]))
-        for k, image in zip(earlier, inputs.previous, strict=True)
+        for k, image in zip(earlier, previous_files, strict=True)
     ],
     reliable=from_uint8(weights["reliable"][earlier[0]]) if earlier else None,  # of the warm start's frame
 )
 result = stylize(extractor, frame_inputs, settings, device)
-write_rgb(snakemake.output.image, result.image)
+image = result.image
+if params.seam:
+    # the seam moves to a shot cut between frame i and the next chunk: no blending on this side of it
+    weight = 0.0 if cuts.shot_start(params.seam["next_chunk"]) > i else params.seam["weight"]
+    log.info("seam with the chunk at frame %d: weight %.3f of its warm-up version", params.seam["next_chunk"], weight)
+    image = blend(image, read_rgb(inputs.warmup, "warm-up frame"), weight)
+write_rgb(snakemake.output.image, image)
 write_text(snakemake.output.losses, json.dumps({"frame": int(snakemake.wildcards.i), "evaluations": result.history}))
 first, last = result.history[0], result.history[-1]
 log.info("%d evaluations; total loss %.6g -> %.6g", len(result.history), first["total"], last["total"])

@@ -1,0 +1,115 @@
+"""Chunked stylisation: warping error at the seams against elsewhere, and the stylisation's wall time.
+
+    .venv/bin/python benchmarks/chunks.py [--size 192] [--frames 32] [--overlap 4] [--workdir results/chunks]
+
+Sintel's alley (``../shared/data/sequences/sintel_alley_1_raft_demo``, 10 frames) played forward
+and backward until it is ``--frames`` long, with the reference ``style_pairs/style/tar53.png``,
+stylised by the workflow (random VGG-19 weights, default settings otherwise) with ``--cores 2``:
+
+- one chain: ``stylize.chunk_frames: 0``, 2 threads per stylisation job (one job at a time);
+- two chunks: ``stylize.chunk_frames: frames / 2``, ``chunk_overlap: --overlap``, 1 thread per
+  job (the two chains at the same time).
+
+For each: the stylisation stage's wall time (from the first stylisation job's start to the last
+one's end: each output's time minus its job's benchmark seconds), and the warping error (Lai et
+al.: flow and occlusions between the input frames) of every pair of consecutive output frames,
+averaged over the seam pairs (frame i against i − 1 for i from the first blended frame to the
+second chunk's first frame) and over the other pairs. A rerun resumes in ``--workdir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+from workflow_run import REPO, workflow_run
+
+from photostyle.images import read_rgb
+from photostyle.metrics import warping_error
+from photostyle.run_metrics import read_benchmark
+from photostyle.scoring import flow_to_previous
+from photostyle.video import list_frame_files
+
+DATA = REPO.parent / "shared" / "data"
+SEQUENCE, STYLE = DATA / "sequences" / "sintel_alley_1_raft_demo", DATA / "style_pairs" / "style" / "tar53.png"
+
+
+def ping_pong(count: int) -> list[Path]:
+    """The sequence's frames forward, backward, forward… (turning points not repeated), ``count`` long."""
+    files = list_frame_files(SEQUENCE)
+    cycle = files + files[-2:0:-1]
+    return [cycle[n % len(cycle)] for n in range(count)]
+
+
+def stage_seconds(run: Path) -> float:
+    """Wall time of the stylisation jobs: last end minus first start."""
+    spans = []
+    for rule, outputs in (("stylize_frame", "stylized"), ("stylize_warmup", "warmup")):
+        for bench in sorted((run / "benchmarks" / rule).glob("frame_*.tsv")):
+            end = os.path.getmtime(run / outputs / f"{bench.stem}.png")
+            spans.append((end - read_benchmark(bench)["seconds"], end))
+    return max(e for _, e in spans) - min(s for s, _ in spans)
+
+
+def pair_errors(run: Path, config: dict) -> list[float]:
+    """Warping error of output frame i against i − 1, for i = 2 … N (index 0: frame 2)."""
+    frames = [read_rgb(p, "frame") for p in list_frame_files(run / "frames")]
+    outputs = [read_rgb(run / "stylized" / p.name, "stylised frame") / 255.0 for p in list_frame_files(run / "frames")]
+    errors = []
+    for n in range(1, len(frames)):
+        backward, reliable = flow_to_previous(frames[n], frames[n - 1], config)
+        errors.append(warping_error(outputs[n - 1], outputs[n], backward, reliable))
+    return errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=192, help="working size: longest side in pixels")
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--overlap", type=int, default=4, help="stylize.chunk_overlap")
+    parser.add_argument("--workdir", type=Path, default=REPO / "results" / "chunks")
+    args = parser.parse_args()
+    if not SEQUENCE.is_dir():
+        sys.exit(f"shared data not found at {DATA} (clone the repository beside ../shared)")
+    workdir = args.workdir.resolve()
+    frames = workdir / "frames"
+    frames.mkdir(parents=True, exist_ok=True)
+    for n, source in enumerate(ping_pong(args.frames), start=1):
+        link = frames / f"frame_{n:05d}{source.suffix}"
+        if not link.exists():
+            link.symlink_to(source)
+    half = args.frames // 2
+    setups = {
+        "one chain (2 threads per job)": {"stylize.chunk_frames": 0, "stylize.threads": 2},
+        f"2 chunks of {half} (1 thread per job)": {
+            "stylize.chunk_frames": half,
+            "stylize.chunk_overlap": args.overlap,
+            "stylize.threads": 1,
+        },
+    }
+    seam = range(half + 1 - args.overlap, half + 2)  # frames i whose pair (i, i - 1) crosses the seam
+    print(f"{args.frames} frames of {SEQUENCE.name} (forward and backward), working size {args.size}, random VGG-19 "
+          f"weights, --cores 2; seam pairs: frames {seam.start}-{seam.stop - 1} against the one before\n")  # fmt: skip
+    print("| setup | workflow wall time (s) | stylisation stage (s) | ÷ one chain "
+          "| warping error: seam pairs | other pairs | seam ÷ other |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    baseline = None
+    for name, changes in setups.items():
+        folder = workdir / ("chain" if not changes["stylize.chunk_frames"] else "chunks")
+        wall = workflow_run(folder, {"clip": (frames, STYLE)}, {"input.size": args.size, **changes})
+        run = folder / "results" / "clip"
+        config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
+        errors = pair_errors(run, config)
+        at_seam = [e for i, e in enumerate(errors, start=2) if i in seam]
+        other = [e for i, e in enumerate(errors, start=2) if i not in seam]
+        stage = stage_seconds(run)
+        baseline = baseline or stage
+        print(f"| {name} | {wall:.0f} | {stage:.0f} | {stage / baseline:.2f} | {np.mean(at_seam):.5f} "
+              f"| {np.mean(other):.5f} | {np.mean(at_seam) / np.mean(other):.2f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

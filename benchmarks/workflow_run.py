@@ -1,0 +1,37 @@
+"""A workflow run for the benchmarks: a folder with a sample sheet and the shipped config, changed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def workflow_run(folder: Path, videos: dict[str, tuple[Path, Path]], changes: dict, cores: int = 2) -> float:
+    """Snakemake's default target in ``folder`` for the runs ``videos`` ({run: (video, style)}),
+    with the shipped config (not the demo, on the CPU) and ``changes`` ({dotted key: value});
+    its wall time in seconds. A failure ends the benchmark with Snakemake's message."""
+    (folder / "config").mkdir(parents=True, exist_ok=True)
+    rows = "".join(f"{run}\t{video}\t{style}\n" for run, (video, style) in videos.items())
+    (folder / "config" / "runs.tsv").write_text("run\tvideo\tstyle\n" + rows)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config |= {"runs": "config/runs.tsv", "demo": False, "device": "cpu"}
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores)]
+    command += ["--configfile", "config/config.yaml"]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"the workflow failed in {folder}:\n{result.stderr[-4000:]}")
+    return time.perf_counter() - start
