@@ -182,6 +182,19 @@ def test_flicker_and_warping_error_of_a_flickering_output():
     assert 0.9 < metrics["structure"]["ssim"] < 1.0
 
 
+def test_a_pair_across_a_shot_cut_is_left_out_of_the_temporal_figures():
+    """A steady clip whose output jumps at frame 3, where a new shot starts: nothing to measure there."""
+    frame = textured()
+    jumped = np.clip(frame.astype(int) + 60, 0, 255).astype(np.uint8)
+    clip = still_clip([frame, frame, jumped, jumped], frame)
+    steady = clip_metrics(clip, None, None, ["all"])["temporal"]
+    assert steady["shot_cuts"] == 0 and steady["pairs"] == 3 and steady["flicker"]["output"] > 10
+    clip[2].cut, clip[2].backward, clip[2].reliable = True, None, None  # no flow is computed across a cut
+    cut = clip_metrics(clip, None, None, ["all"])["temporal"]
+    assert cut["shot_cuts"] == 1 and cut["pairs"] == 2
+    assert cut["flicker"]["output"] == 0.0 and cut["warping_error"]["output"] == pytest.approx(0, abs=1e-12)
+
+
 def test_a_panned_clip_warped_along_its_flow():
     """The camera pans 3 px right per frame: pixel p of frame i is p + 3 in frame i − 1, so the flow
     i → i − 1 is (3, 0) and the strip entering on the right is occluded. The input and an affinely

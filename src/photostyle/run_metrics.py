@@ -37,13 +37,15 @@ SCORED_FRAMES = 25
 @dataclass
 class FrameData:
     """What the figures need of one frame. ``backward`` (flow i → i − 1 between the input frames)
-    and ``reliable`` (its consistency weights in [0, 1]) are None for the first frame."""
+    and ``reliable`` (its consistency weights in [0, 1]) are None for the first frame, and not
+    needed for a frame that starts a new shot (``cut``): nothing carries over a cut."""
 
     frame: np.ndarray  # input frame, H×W×3 uint8 RGB
     output: np.ndarray  # stylised frame, H×W×3 uint8 RGB
     labels: np.ndarray  # label map of the frame, H×W uint8
     backward: np.ndarray | None = None
     reliable: np.ndarray | None = None
+    cut: bool = False
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -75,12 +77,13 @@ def clip_metrics(
 ) -> dict:
     """The figures of a clip (see the module's docstring); ``frames`` are consumed one at a time,
     so a long clip is never held in memory. The temporal figures take every pair of consecutive
-    frames; photorealism, structure and style only the frames at the positions (0-based) in
-    ``scored`` (default: all; the local affine fit costs seconds per megapixel). Figures that need
-    two frames are None for one frame; the ratio of warping errors is None when the input's is 0
-    (a still clip). Without a reference, ``style`` is None."""
+    frames but those across a shot cut (counted); photorealism, structure and style only the
+    frames at the positions (0-based) in ``scored`` (default: all; the local affine fit costs
+    seconds per megapixel). Figures that need two frames are None for one frame; the ratio of
+    warping errors is None when the input's is 0 (a still clip). Without a reference, ``style``
+    is None."""
     warp_out, warp_in, change_out, change_in, reliable_share = [], [], [], [], []
-    skipped = 0
+    skipped = cuts = 0
     ssim, residual = [], []
     style: dict[int, dict[str, list[float]]] = defaultdict(lambda: {"output": [], "input": []})
     pixels: dict[int, int] = defaultdict(int)
@@ -88,7 +91,9 @@ def clip_metrics(
     previous: FrameData | None = None
     total_pixels = 0
     for position, data in enumerate(frames):
-        if previous is not None:
+        if previous is not None and data.cut:
+            cuts += 1
+        elif previous is not None:
             if data.backward is None or data.reliable is None:
                 raise ValueError("every frame after the first needs its backward flow and consistency weights")
             weights = data.reliable.astype(np.float64)
@@ -142,6 +147,7 @@ def clip_metrics(
         "temporal": {
             "pairs": len(warp_out),
             "pairs_without_reliable_pixels": skipped,
+            "shot_cuts": cuts,
             "reliable_share": mean(reliable_share),
             "warping_error": warping,
             "flicker": flicker,
@@ -234,7 +240,8 @@ def metrics_page(metrics: dict) -> str:
         )
     )
     body.append(
-        f"<p class='note'>{temporal['pairs']} pairs of frames (i − 1, i); flows between input frames, occlusions "
+        f"<p class='note'>{temporal['pairs']} pairs of frames (i − 1, i), {temporal.get('shot_cuts', 0)} across shot "
+        "cuts left out; flows between input frames, occlusions "
         f"from the consistency check ({_value(temporal['reliable_share'], '.1%')} of the pixels reliable on "
         "average). Lower is steadier; a stylised clip as steady as its input has a ratio near 1 and a flicker "
         "excess near 0.</p>"

@@ -51,7 +51,7 @@ def benchmark_files(run):
         "segment_frame": [f"{bench}/segment_frame/block{b}.tsv" for b in blocks],
         "frame_labels": [f"{bench}/frame_labels/frame_{i}.tsv" for i in frames],
         "laplacian": [f"{bench}/laplacian/block{b}.tsv" for b in blocks],
-        "cuts": [f"{bench}/cuts.tsv"] if J or STYLIZE["chunk_frames"] else [],
+        "cuts": [f"{bench}/cuts.tsv"],
         "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in frames],
         "stylize_warmup": [f"{bench}/stylize_warmup/frame_{i:05d}.tsv" for i in CHUNKS[run].warmup_frames()],
         "encode": [f"{bench}/encode.tsv"],
@@ -72,5 +72,6 @@ def metrics_inputs(wildcards):
         "style": PLANS[run].run.style,
         "style_labels": f"results/{run}/segmentation/reference.png",
         "classes": f"results/{run}/segmentation/classes.json",
+        "cuts": f"results/{run}/cuts.json",  # pairs across a shot cut are left out
         "video": ancient(f"results/{run}/{run}.mp4"),  # only so that encode has run: its benchmark
     }

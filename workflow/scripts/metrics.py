@@ -5,6 +5,7 @@ import json
 
 from photostyle.atomic import write_text
 from photostyle.consistency import from_uint8
+from photostyle.cuts import Cuts
 from photostyle.images import read_gray, read_rgb, resize_longest
 from photostyle.logs import setup
 from photostyle.pairs import read_pairs
@@ -20,7 +21,8 @@ def frames():
     """The clip's frames, read one at a time."""
     for n, (frame, stylized, labels) in enumerate(zip(inputs.frames, inputs.stylized, inputs.labels, strict=True)):
         data = FrameData(read_rgb(frame, "frame"), read_rgb(stylized, "stylised frame"), read_gray(labels, "label map"))
-        if n > 0:
+        data.cut = n + 1 in shot_starts
+        if n > 0 and not data.cut:
             # frame n + 1 (1-based) against frame n, in the block files of the frames after the first
             block = n // params.frames_per_job - 1 // params.frames_per_job
             data.backward = read_pairs(inputs.backward[block], "backward", n + 1)[n]
@@ -28,6 +30,7 @@ def frames():
         yield data
 
 
+shot_starts = set(Cuts.read(inputs.cuts).starts)
 classes = Classes.from_json(open(inputs.classes).read())
 reference = resize_longest(read_rgb(inputs.style, "style image"), params.style_size)
 metrics = {"run": snakemake.wildcards.run, "random_weights": params.random_weights}
