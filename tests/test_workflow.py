@@ -128,7 +128,7 @@ PAIRS = {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_p
         ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "all"}),  # frames 6 and 11 join 1 and 16
         ({"temporal.offsets": [1]}, PAIRS | STYLIZED),  # flows to i - 2 and i - 4 no longer needed
         ({"temporal.offsets": []}, PAIRS | STYLIZED),  # frames stylised on their own, in parallel
-        ({"temporal.cut_threshold": 0.9}, {"cuts"} | STYLIZED),
+        ({"temporal.cut_threshold": 0.9}, {"cuts", "frame_labels", "segmentation_picture"} | STYLIZED),
         ({"stylize.chunk_frames": 8}, {"stylize_warmup"} | STYLIZED),  # frames 1-4 stay: see the next test
         # other block files, and what reads them reruns (with the same results)
         ({"frames_per_job": 4}, PAIRS | {"segment_frame"} | STYLIZED),

@@ -245,7 +245,7 @@ def kmeans_classes(run):
 @planned
 def frame_labels_inputs(wildcards):
     """Frame i's scores, and when labels are fused over time: frame i - 1's fused scores, the flow
-    i -> i - 1 and its consistency weights."""
+    i -> i - 1, its consistency weights and the shot cuts (no fusion across a cut)."""
     run, i = wildcards.run, int(wildcards.i)
     inputs = {"scores": f"results/{run}/segmentation/scores_block{block(i)}.npz", "frame": frame_file(run, i)}
     inputs |= kmeans_classes(run)
@@ -253,6 +253,7 @@ def frame_labels_inputs(wildcards):
         inputs["previous"] = f"results/{run}/segmentation/fused_{i - 1:05d}.npz"
         inputs["backward"] = pair_file(run, "flow/backward", i)
         inputs["consistency"] = pair_file(run, "consistency/weights", i)
+        inputs["cuts"] = f"results/{run}/cuts.json"
     return inputs
 
 

@@ -1,9 +1,10 @@
-"""Rule frame_labels: labels of frame i from its scores, fused with frame i - 1's along the flow,
-and an overlay picture of them."""
+"""Rule frame_labels: labels of frame i from its scores, fused with frame i - 1's along the flow
+(unless a new shot starts at frame i), and an overlay picture of them."""
 
 from pathlib import Path
 
 from photostyle.consistency import from_uint8
+from photostyle.cuts import Cuts
 from photostyle.images import read_rgb, write_gray, write_rgb
 from photostyle.label_fusion import fuse_scores, label_flicker, load_scores, save_scores
 from photostyle.logs import setup
@@ -18,13 +19,17 @@ classes = Classes.of_run(
 i = int(snakemake.wildcards.i)
 scores = load_scores(inputs.scores, i)
 fused = scores
-if "previous" in inputs.keys():
+fuse = "previous" in inputs.keys()
+if fuse and i in Cuts.read(inputs.cuts).starts:
+    log.info("a new shot starts at frame %d: its labels are not fused with frame %d's", i, i - 1)
+    fuse = False
+if fuse:
     backward = read_pairs(inputs.backward, "backward", i)[i - 1]
     reliable = from_uint8(read_pairs(inputs.consistency, "reliable", i)[i - 1])
     previous_scores = load_scores(inputs.previous, i - 1)
     fused = fuse_scores(scores, previous_scores, backward, reliable, weight)
 labels = labels_from_scores(fused)
-if "previous" in inputs.keys():
+if fuse:
     previous = labels_from_scores(previous_scores)  # frame i - 1's labels
     log.info(
         "label flicker on reliable pixels: %.4f fused (%.4f frame by frame), temporal_weight %g",
