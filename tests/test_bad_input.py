@@ -222,6 +222,10 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "J with 0": (lambda w: configure(w, **{"temporal.offsets": [0, 1]}), ["offsets"]),
     "J negative": (lambda w: configure(w, **{"temporal.offsets": [1, -2]}), ["offsets"]),
     "J duplicate": (lambda w: configure(w, **{"temporal.offsets": [1, 2, 2]}), ["offsets"]),
+    "chunk overlap as long as the chunk": (
+        lambda w: configure(w, **{"stylize.chunk_frames": 4, "stylize.chunk_overlap": 4}),
+        ["stylize.chunk_overlap (4)", "stylize.chunk_frames (4)"],
+    ),
     "frame range past the end": (lambda w: configure(w, **{"input.last_frame": 99}), ["input.last_frame=99"]),
     "first frame past the end": (lambda w: configure(w, **{"input.first_frame": 40}), ["input.first_frame=40"]),
     "last frame before first": (

@@ -76,7 +76,11 @@ STYLIZE = config["stylize"]
 STYLIZE_PARAMS = canonical(
     {key: value for key, value in STYLIZE.items() if key not in ("threads", "chunk_frames", "chunk_overlap")}
 )
-CHUNKS = {run: Chunks(STYLIZE["chunk_frames"], STYLIZE["chunk_overlap"], plan.n_frames) for run, plan in PLANS.items()}
+# Without temporal offsets the frames are independent already: no chunks.
+CHUNKS = {
+    run: Chunks(STYLIZE["chunk_frames"] if J else 0, STYLIZE["chunk_overlap"], plan.n_frames)
+    for run, plan in PLANS.items()
+}
 MODELS = canonical(config["models"])
 
 
