@@ -1,10 +1,11 @@
 """Chunked stylisation: warping error at the seams against elsewhere, and the stylisation's wall time.
 
-    .venv/bin/python benchmarks/chunks.py [--size 192] [--frames 32] [--overlap 4] [--workdir results/chunks]
+    .venv/bin/python benchmarks/chunks.py [--size 192] [--frames 32] [--overlap 4] [--iterations 30]
 
 Sintel's alley (``../shared/data/sequences/sintel_alley_1_raft_demo``, 10 frames) played forward
 and backward until it is ``--frames`` long, with the reference ``style_pairs/style/tar53.png``,
-stylised by the workflow (random VGG-19 weights, default settings otherwise) with ``--cores 2``:
+stylised by the workflow (random VGG-19 weights, at most ``--iterations`` L-BFGS iterations per
+frame, the shipped config otherwise) with ``--cores 2``:
 
 - one chain: ``stylize.chunk_frames: 0``, 2 threads per stylisation job (one job at a time);
 - two chunks: ``stylize.chunk_frames: frames / 2``, ``chunk_overlap: --overlap``, 1 thread per
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=192, help="working size: longest side in pixels")
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--overlap", type=int, default=4, help="stylize.chunk_overlap")
+    parser.add_argument("--iterations", type=int, default=30, help="stylize.iterations (the demo's 30)")
     parser.add_argument("--workdir", type=Path, default=REPO / "results" / "chunks")
     args = parser.parse_args()
     if not SEQUENCE.is_dir():
@@ -92,14 +94,16 @@ def main() -> None:
         },
     }
     seam = range(half + 1 - args.overlap, half + 2)  # frames i whose pair (i, i - 1) crosses the seam
-    print(f"{args.frames} frames of {SEQUENCE.name} (forward and backward), working size {args.size}, random VGG-19 "
-          f"weights, --cores 2; seam pairs: frames {seam.start}-{seam.stop - 1} against the one before\n")  # fmt: skip
+    print(f"{args.frames} frames of {SEQUENCE.name} (forward and backward), working size {args.size}, "
+          f"{args.iterations} iterations at most, random VGG-19 weights, --cores 2; "
+          f"seam pairs: frames {seam.start}-{seam.stop - 1} against the one before\n")  # fmt: skip
     print("| setup | workflow wall time (s) | stylisation stage (s) | ÷ one chain "
           "| warping error: seam pairs | other pairs | seam ÷ other |\n|---|---|---|---|---|---|---|")  # fmt: skip
     baseline = None
     for name, changes in setups.items():
         folder = workdir / ("chain" if not changes["stylize.chunk_frames"] else "chunks")
-        wall = workflow_run(folder, {"clip": (frames, STYLE)}, {"input.size": args.size, **changes})
+        changes |= {"input.size": args.size, "stylize.iterations": args.iterations}
+        wall = workflow_run(folder, {"clip": (frames, STYLE)}, changes)
         run = folder / "results" / "clip"
         config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
         errors = pair_errors(run, config)
