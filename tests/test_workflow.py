@@ -141,10 +141,11 @@ def test_a_change_reruns_exactly_what_depends_on_it(demo, changes, rules):
 
 
 def test_chunks_rerun_only_the_frames_whose_chain_changes(demo):
-    """Chunks of 8 frames with 4 warm-up frames: frames 5-8 blend in chunk 2's warm-up versions,
-    and frames 9-16 start from them; frames 1-4 keep their chain."""
-    jobs = scheduled(demo, {"stylize.chunk_frames": 8})
-    assert (jobs["stylize_warmup"], jobs["stylize_frame"]) == (4, 12)
+    """Chunks of 12 frames with 2 warm-up frames: frames 11-12 blend in chunk 2's warm-up versions
+    and frames 13-16 start from them; frames 1-10 keep their chain (and their block's Laplacian,
+    which a rerun in the block would rebuild and so rerun the block's other frames too)."""
+    jobs = scheduled(demo, {"stylize.chunk_frames": 12, "stylize.chunk_overlap": 2})
+    assert (jobs["stylize_warmup"], jobs["stylize_frame"], jobs["laplacian"]) == (2, 6, 1)
 
 
 def test_killed_run_resumes_to_identical_frames(demo, tmp_path):
