@@ -59,7 +59,7 @@ class Chunks:
         for k in (i - j for j in sorted(offsets)):
             if k >= first:
                 sources.append((k, warmup))
-            elif not warmup and first > 1 and k >= max(first - self.overlap, 1):
+            elif not warmup and first > 1 and k >= first - self.overlap:  # overlap < size: k ≥ 1
                 sources.append((k, True))
         return sources
 

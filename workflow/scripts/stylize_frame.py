@@ -39,8 +39,8 @@ frame = read_rgb(inputs.frame, "frame")
 i, earlier, previous_files = int(snakemake.wildcards.i), params.earlier, list(inputs.previous)
 cuts = Cuts.read(inputs.cuts) if "cuts" in inputs.keys() else None
 shot = cuts.shot_start(i) if cuts else 1
-if any(k < shot for k in earlier):  # a new shot started after them: no temporal term, no warm start from them
-    dropped = [k for k in earlier if k < shot]
+dropped = [k for k in earlier if k < shot]  # a new shot started after them: no temporal term, no warm start
+if dropped:
     log.info("frame %d is in the shot that starts at frame %d: not tied to frames %s", i, shot, dropped)
     previous_files = [path for k, path in zip(earlier, previous_files, strict=True) if k >= shot]
     earlier = [k for k in earlier if k >= shot]
