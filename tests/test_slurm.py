@@ -24,6 +24,7 @@ SMALL = {"input": {"size": 48, "last_frame": N_FRAMES}, "stylize": {"iterations"
 # The test node has 2 CPUs: grouped jobs must fit in it; status checks every 2 s instead of the
 # plugin's cautious defaults. Everything else comes from the profile as a user would run it.
 NODE = ["--cores", "2", "--resources", "mem_mb=6000"]
+FORMAT = ["--format=Comment,State"]  # the plugin puts the rule or group name in the job's comment
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2"]
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -65,9 +66,12 @@ def run(folder: Path, env: dict[str, str], *args: str) -> None:
 
 
 def accounting(env: dict[str, str]) -> dict[str, str]:
-    """State of every job the cluster ran, by its comment (the plugin's rule or group name)."""
+    """State of every job the cluster ran, by its comment (the plugin's rule or group name).
+
+    The cluster's database is new (tests/slurm/cluster.sh), so every job since 2000 is this module's;
+    without --starttime sacct lists only jobs since midnight, which loses those of a run that crosses it."""
     out = subprocess.run(
-        ["sacct", "--allusers", "--allocations", "--noheader", "--parsable2", "--format=Comment,State"],
+        ["sacct", "--allusers", "--allocations", "--noheader", "--parsable2", "--starttime=2000-01-01", *FORMAT],
         env=env,
         capture_output=True,
         text=True,
