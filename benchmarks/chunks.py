@@ -1,21 +1,27 @@
 """Chunked stylisation: warping error at the seams against elsewhere, and the stylisation's wall time.
 
     .venv/bin/python benchmarks/chunks.py [--size 192] [--frames 32] [--overlap 4] [--iterations 30]
+        [--setups chain,chunks,chunks_serial] [--slurm DIR]
 
 Sintel's alley (``../shared/data/sequences/sintel_alley_1_raft_demo``, 10 frames) played forward
 and backward until it is ``--frames`` long, with the reference ``style_pairs/style/tar53.png``,
 stylised by the workflow (random VGG-19 weights, at most ``--iterations`` L-BFGS iterations per
-frame, the shipped config otherwise) with ``--cores 2``:
+frame, the shipped config otherwise), in the setups named by ``--setups``:
 
-- one chain: ``stylize.chunk_frames: 0``, 2 threads per stylisation job (one job at a time);
-- two chunks: ``stylize.chunk_frames: frames / 2``, ``chunk_overlap: --overlap``, 1 thread per
-  job (the two chains at the same time).
+- ``chain``: ``stylize.chunk_frames: 0``, 2 threads per stylisation job, ``--cores 2`` (one job
+  at a time: the best one chain does on 2 cores);
+- ``chunks``: ``stylize.chunk_frames: frames / 2``, ``chunk_overlap: --overlap``, 1 thread per
+  job, ``--cores 2`` (the two chains at the same time);
+- ``chunks_serial``: the same jobs with ``--cores 1`` (one at a time);
+- ``slurm1`` and ``slurm2``: the same jobs through ``profiles/slurm`` on the SLURM cluster that
+  ``tests/slurm/cluster.sh start DIR`` started (``--slurm DIR``), ``--jobs 1`` and ``--jobs 2``.
 
 For each: the stylisation stage's wall time (from the first stylisation job's start to the last
 one's end: each output's time minus its job's benchmark seconds), and the warping error (Lai et
 al.: flow and occlusions between the input frames) of every pair of consecutive output frames,
 averaged over the seam pairs (frame i against i − 1 for i from the first blended frame to the
-second chunk's first frame) and over the other pairs. A rerun resumes in ``--workdir``.
+second chunk's first frame) and over the other pairs. Ratios are against the first setup listed.
+A rerun resumes in ``--workdir``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,26 @@ from photostyle.video import list_frame_files
 
 DATA = REPO.parent / "shared" / "data"
 SEQUENCE, STYLE = DATA / "sequences" / "sintel_alley_1_raft_demo", DATA / "style_pairs" / "style" / "tar53.png"
+
+
+# The test cluster's node has 2 CPUs; status checks every 2 s as in tests/test_slurm.py.
+SLURM = ["--profile", str(REPO / "profiles" / "slurm"), "--workflow-profile", "none", "--resources", "mem_mb=6000"]
+SLURM += ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2"]
+SETUPS = {  # key: (label, --cores, other options)
+    "chain": ("one chain, 2 threads per job, --cores 2", 2, []),
+    "chunks": ("2 chunks, 1 thread per job, --cores 2", 2, []),
+    "chunks_serial": ("2 chunks, 1 thread per job, --cores 1", 1, []),
+    "slurm1": ("2 chunks on SLURM, --jobs 1", 2, [*SLURM, "--jobs", "1"]),
+    "slurm2": ("2 chunks on SLURM, --jobs 2", 2, [*SLURM, "--jobs", "2"]),
+}
+
+
+def slurm_environment(cluster: Path) -> dict[str, str]:
+    """This process's environment with what ``cluster/env`` exports (SLURM_CONF, the cluster's bin first on PATH)."""
+    env = dict(os.environ)
+    env["SLURM_CONF"] = str(cluster / "slurm.conf")
+    env["PATH"] = f"{cluster / 'bin'}:{env['PATH']}"
+    return env
 
 
 def ping_pong(count: int) -> list[Path]:
@@ -74,9 +100,16 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=4, help="stylize.chunk_overlap")
     parser.add_argument("--iterations", type=int, default=30, help="stylize.iterations (the demo's 30)")
     parser.add_argument("--workdir", type=Path, default=REPO / "results" / "chunks")
+    parser.add_argument("--setups", default="chain,chunks,chunks_serial", help=f"among {', '.join(SETUPS)}")
+    parser.add_argument("--slurm", type=Path, help="folder of a cluster from tests/slurm/cluster.sh start")
     args = parser.parse_args()
     if not SEQUENCE.is_dir():
         sys.exit(f"shared data not found at {DATA} (clone the repository beside ../shared)")
+    chosen = args.setups.split(",")
+    if unknown := set(chosen) - set(SETUPS):
+        sys.exit(f"--setups: unknown {sorted(unknown)}; choose among {', '.join(SETUPS)}")
+    if any(name.startswith("slurm") for name in chosen) and not args.slurm:
+        sys.exit("--setups slurm1/slurm2 need --slurm DIR (tests/slurm/cluster.sh start DIR)")
     workdir = args.workdir.resolve()
     frames = workdir / "frames"
     frames.mkdir(parents=True, exist_ok=True)
@@ -85,25 +118,23 @@ def main() -> None:
         if not link.exists():
             link.symlink_to(source)
     half = args.frames // 2
-    setups = {
-        "one chain (2 threads per job)": {"stylize.chunk_frames": 0, "stylize.threads": 2},
-        f"2 chunks of {half} (1 thread per job)": {
-            "stylize.chunk_frames": half,
-            "stylize.chunk_overlap": args.overlap,
-            "stylize.threads": 1,
-        },
-    }
     seam = range(half + 1 - args.overlap, half + 2)  # frames i whose pair (i, i - 1) crosses the seam
     print(f"{args.frames} frames of {SEQUENCE.name} (forward and backward), working size {args.size}, "
-          f"{args.iterations} iterations at most, random VGG-19 weights, --cores 2; "
+          f"{args.iterations} iterations at most, random VGG-19 weights; "
           f"seam pairs: frames {seam.start}-{seam.stop - 1} against the one before\n")  # fmt: skip
-    print("| setup | workflow wall time (s) | stylisation stage (s) | ÷ one chain "
+    print(f"| setup | workflow wall time (s) | stylisation stage (s) | ÷ {SETUPS[chosen[0]][0]} "
           "| warping error: seam pairs | other pairs | seam ÷ other |\n|---|---|---|---|---|---|---|")  # fmt: skip
     baseline = None
-    for name, changes in setups.items():
-        folder = workdir / ("chain" if not changes["stylize.chunk_frames"] else "chunks")
-        changes |= {"input.size": args.size, "stylize.iterations": args.iterations}
-        wall = workflow_run(folder, {"clip": (frames, STYLE)}, changes)
+    for key in chosen:
+        label, cores, options = SETUPS[key]
+        changes = {"input.size": args.size, "stylize.iterations": args.iterations, "stylize.threads": 1}
+        if key == "chain":
+            changes["stylize.threads"] = 2
+        else:
+            changes |= {"stylize.chunk_frames": half, "stylize.chunk_overlap": args.overlap}
+        env = slurm_environment(args.slurm) if key.startswith("slurm") else None
+        folder = workdir / key
+        wall = workflow_run(folder, {"clip": (frames, STYLE)}, changes, cores, options, env)
         run = folder / "results" / "clip"
         config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
         errors = pair_errors(run, config)
@@ -111,7 +142,7 @@ def main() -> None:
         other = [e for i, e in enumerate(errors, start=2) if i not in seam]
         stage = stage_seconds(run)
         baseline = baseline or stage
-        print(f"| {name} | {wall:.0f} | {stage:.0f} | {stage / baseline:.2f} | {np.mean(at_seam):.5f} "
+        print(f"| {label} | {wall:.0f} | {stage:.0f} | {stage / baseline:.2f} | {np.mean(at_seam):.5f} "
               f"| {np.mean(other):.5f} | {np.mean(at_seam) / np.mean(other):.2f} |", flush=True)  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -12,10 +13,18 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def workflow_run(folder: Path, videos: dict[str, tuple[Path, Path]], changes: dict, cores: int = 2) -> float:
+def workflow_run(
+    folder: Path,
+    videos: dict[str, tuple[Path, Path]],
+    changes: dict,
+    cores: int = 2,
+    options: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> float:
     """Snakemake's default target in ``folder`` for the runs ``videos`` ({run: (video, style)}),
-    with the shipped config (not the demo, on the CPU) and ``changes`` ({dotted key: value});
-    its wall time in seconds. A failure ends the benchmark with Snakemake's message."""
+    with the shipped config (not the demo, on the CPU) and ``changes`` ({dotted key: value}), plus
+    command-line ``options`` in the environment ``env``; its wall time in seconds. A failure ends
+    the benchmark with Snakemake's message."""
     (folder / "config").mkdir(parents=True, exist_ok=True)
     rows = "".join(f"{run}\t{video}\t{style}\n" for run, (video, style) in videos.items())
     (folder / "config" / "runs.tsv").write_text("run\tvideo\tstyle\n" + rows)
@@ -29,9 +38,9 @@ def workflow_run(folder: Path, videos: dict[str, tuple[Path, Path]], changes: di
         node[key] = value
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores)]
-    command += ["--configfile", "config/config.yaml"]
+    command += ["--configfile", "config/config.yaml", *options]
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"the workflow failed in {folder}:\n{result.stderr[-4000:]}")
     return time.perf_counter() - start

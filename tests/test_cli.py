@@ -97,6 +97,24 @@ def test_profiles_are_read_as_snakemake_reads_them(tmp_path):
     assert slurm.group_components["flow"] == 10
 
 
+def test_the_documented_cluster_command_keeps_the_slurm_profile_whole(monkeypatch):
+    """Snakemake applies the workflow's profiles/default after any --profile, so its keys would win;
+    the documented command turns it off (README, profiles/README.md)."""
+    from snakemake.cli import parse_args
+
+    command = "--profile profiles/slurm --workflow-profile none"
+    for doc in ("README.md", "profiles/README.md"):
+        assert f"snakemake {command}" in (cli.SNAKEFILE.parent / doc).read_text(), doc
+    monkeypatch.chdir(cli.SNAKEFILE.parent)
+    _, slurm = parse_args(command.split())
+    assert (slurm.cores, slurm.keep_going, slurm.resources["mem_mb"].value) == (8, True, 16000)
+    assert "gpu" not in slurm.resources and slurm.default_resources["runtime"].value == 10
+    _, both = parse_args(["--profile", "profiles/slurm"])  # what the workflow profile does to it
+    assert (both.keep_going, list(both.resources)) == (False, ["gpu"])
+    _, local = parse_args([])  # a workstation: profiles/default, one GPU job at a time
+    assert local.rerun_incomplete and local.resources["gpu"].value == 1
+
+
 def test_run_config_is_the_schema_defaults_with_the_settings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = cli.run_config(["input.size=256", "temporal.offsets=[1, 2]", "models.vgg19.path=w/vgg.pth"])

@@ -19,11 +19,12 @@ from photostyle.images import read_rgb
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-N_FRAMES = 5
+N_FRAMES = 3
 SMALL = {"input": {"size": 48, "last_frame": N_FRAMES}, "stylize": {"iterations": 3}}
 # The test node has 2 CPUs: grouped jobs must fit in it; status checks every 2 s instead of the
 # plugin's cautious defaults. Everything else comes from the profile as a user would run it.
 NODE = ["--cores", "2", "--resources", "mem_mb=6000"]
+PROFILE = ["--profile", str(REPO / "profiles" / "slurm"), "--workflow-profile", "none"]  # as README.md says
 FORMAT = ["--format=Comment,State"]  # the plugin puts the rule or group name in the job's comment
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2"]
 
@@ -82,13 +83,13 @@ def accounting(env: dict[str, str]) -> dict[str, str]:
 
 def test_demo_runs_through_slurm_grouped_and_equals_a_local_run(cluster, tmp_path):
     on_slurm = workdir(tmp_path / "slurm")
-    run(on_slurm, cluster, "--profile", str(REPO / "profiles" / "slurm"), *NODE, *FAST_POLLING)
+    run(on_slurm, cluster, *PROFILE, *NODE, *FAST_POLLING)
 
     jobs = accounting(cluster)
     assert jobs, "sacct lists no job: nothing went through the scheduler"
     assert set(jobs.values()) == {"COMPLETED"}, jobs
     # The plugin names a grouped job rule_{group}_{its rules}: each per-frame or per-block stage ran
-    # as one job (5 frames, fewer than every group's size); each stylised frame is a job of its own.
+    # as one job (3 frames, fewer than every group's size); each stylised frame is a job of its own.
     groups = {
         "frames": "frames",
         "flow": "flow_backward_flow_forward",

@@ -6,7 +6,7 @@ import torch
 import torchvision
 
 from photostyle.errors import InputError
-from photostyle.vgg import VGG19_URL, VGGFeatures, layer_names, load_vgg19, weights_from_config
+from photostyle.vgg import VGG19_URL, VGGFeatures, layer_names, load_vgg19, vgg19_features, weights_from_config
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,20 @@ def test_random_weights_only_when_asked_and_seeded(caplog):
     assert first.random and "RANDOM" in first.source
     assert torch.equal(first.features[0].weight, second.features[0].weight)
     assert "RANDOM VGG-19 WEIGHTS" in caplog.text
+
+
+def test_features_are_torchvisions_vgg19_features_with_its_random_initialisation():
+    assert str(vgg19_features()) == str(torchvision.models.vgg19(weights=None).features)
+    torch.manual_seed(5)
+    ours = vgg19_features().state_dict()
+    torch.manual_seed(5)  # torchvision's layers, initialised as its VGG does (without drawing its classifier)
+    theirs = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])
+    for module in theirs.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            torch.nn.init.constant_(module.bias, 0)
+    assert ours.keys() == theirs.state_dict().keys()
+    assert all(torch.equal(ours[key], value) for key, value in theirs.state_dict().items())
 
 
 def test_features_truncated_at_last_layer():

@@ -150,22 +150,24 @@ def test_chunks_rerun_only_the_frames_whose_chain_changes(demo):
 
 def test_killed_run_resumes_to_identical_frames(demo, tmp_path):
     run = demo / "results" / "demo"
-    last = [run / "stylized" / f"frame_{i:05d}.png" for i in (14, 15, 16)]
+    last = [run / "stylized" / f"frame_{i:05d}.png" for i in (15, 16)]
+    log15 = run / "logs" / "stylize_frame" / "frame_00015.log"
     originals = [path.read_bytes() for path in last]
-    for path in [*last, run / "demo.mp4"]:
+    for path in [*last, log15]:  # the log too: the kill waits for this run's 5th evaluation of frame 15
         path.unlink()
+    target = str(last[1].relative_to(demo))  # the last frame (not the video: encoding is tests/test_faults.py's)
     process = subprocess.Popen(
-        [*SNAKEMAKE, "--cores", "2"], cwd=demo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [*SNAKEMAKE, "--cores", "2", target], cwd=demo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    log15 = run / "logs" / "stylize_frame" / "frame_00015.log"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (log15.exists() and "eval    5" in log15.read_text()):
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert not last[1].exists()  # killed mid-optimisation: no half-written frame under its final name
-    snakemake(demo, "--cores", "2", "--rerun-incomplete")
+    assert "eval    5" in log15.read_text()  # killed mid-optimisation of frame 15 …
+    assert not last[0].exists()  # … and no half-written frame under its final name
+    snakemake(demo, "--cores", "2", "--rerun-incomplete", target)
     assert [path.read_bytes() for path in last] == originals  # deterministic: bit-identical on CPU
     assert not [p for p in (run / "stylized").iterdir() if p.name.startswith(".")]
 

@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 
 import torch
-import torchvision
 from torch import nn
 
 from photostyle.errors import InputError
@@ -23,7 +22,8 @@ log = logging.getLogger(__name__)
 
 # torchvision.models.VGG19_Weights.IMAGENET1K_V1; torch.hub checks the sha256 prefix in the name.
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
-_BLOCKS = (2, 2, 4, 4, 4)
+_BLOCKS = (2, 2, 4, 4, 4)  # convolutions per block
+_CHANNELS = (64, 128, 256, 512, 512)  # their output channels
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -67,12 +67,21 @@ def load_vgg19(path: str | None, allow_random: bool, sha256: str | None = None, 
 
 
 def vgg19_features() -> nn.Sequential:
-    """The convolutional part of torchvision's VGG-19 (same module indices), initialised as torchvision does.
+    """The convolutional part of torchvision's VGG-19 (same modules, indices and random initialisation).
 
-    Building only the features skips the 120M-parameter classifier, whose random
-    initialisation alone costs seconds per job.
+    Built here rather than by ``torchvision.models.vgg``: importing torchvision costs 2.6 s per
+    stylisation job (its ops import torch._dynamo), and building only the features skips the
+    120M-parameter classifier, whose random initialisation alone costs seconds. tests/test_vgg.py
+    checks that it equals ``torchvision.models.vgg19().features``.
     """
-    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"], batch_norm=False)
+    layers: list[nn.Module] = []
+    channels = 3
+    for convs, width in zip(_BLOCKS, _CHANNELS, strict=True):
+        for _ in range(convs):
+            layers += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = width
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    features = nn.Sequential(*layers)
     for module in features.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
