@@ -167,6 +167,7 @@ def test_killed_run_resumes_to_identical_frames(demo, tmp_path):
     process.wait()
     assert "eval    5" in log15.read_text()  # killed mid-optimisation of frame 15 …
     assert not last[0].exists()  # … and no half-written frame under its final name
+    snakemake(demo, "--unlock")  # a SIGKILLed Snakemake leaves its lock (README: the documented first step)
     snakemake(demo, "--cores", "2", "--rerun-incomplete", target)
     assert [path.read_bytes() for path in last] == originals  # deterministic: bit-identical on CPU
     assert not [p for p in (run / "stylized").iterdir() if p.name.startswith(".")]
