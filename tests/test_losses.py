@@ -95,18 +95,20 @@ def test_temporal_loss_ignores_pixels_with_zero_weight():
 
 
 @pytest.mark.parametrize("size", [(12, 10), (24, 20)])  # soft masks with overlapping supports; hard masks
-def test_gram_gradient_equals_autograd_of_the_plain_product(size):
+@pytest.mark.parametrize("kept", [(0, 1, 2), (0, 2)])  # (0, 2): the middle third of the pixels is in no class
+def test_gram_gradient_equals_autograd_of_the_plain_product(size, kept):
     rng = np.random.default_rng(4)
     labels = np.repeat(np.arange(24)[:, None] // 9, 20, axis=1)
-    masks = torch.from_numpy(np.stack([labels == k for k in range(3)]).astype(np.float32))
+    masks = torch.from_numpy(np.stack([labels == k for k in kept]).astype(np.float32))
     small = losses.ClassMasks(masks, *size)
-    assert (small.inverse is None) == (size == (12, 10))
+    assert (len(small.repeats) > 0) == (size == (12, 10) and kept == (0, 1, 2))  # soft edges in two supports
+    assert (small.first == len(small.index)).any() == (kept == (0, 2))  # pixels in no support
     features = torch.from_numpy(rng.normal(size=(1, 5, *size)).astype(np.float32)).requires_grad_(True)
-    (small.grams(features, [0, 2]) ** 2).sum().backward()
+    (small.grams(features, [0, len(kept) - 1]) ** 2).sum().backward()
     ours = features.grad.clone()
     features.grad = None
-    soft = losses.layer_masks(masks, *size).reshape(3, -1)
+    soft = losses.layer_masks(masks, *size).reshape(len(kept), -1)
     flat = features.reshape(5, -1)
-    plain = torch.stack([(flat * soft[k]) @ flat.T / (5 * soft[k].sum()) for k in (0, 2)])
+    plain = torch.stack([(flat * soft[k]) @ flat.T / (5 * soft[k].sum()) for k in (0, len(kept) - 1)])
     (plain**2).sum().backward()
     torch.testing.assert_close(ours, features.grad, rtol=1e-4, atol=1e-6)

@@ -8,12 +8,16 @@ import torchvision
 from photostyle import colour
 from photostyle.matting import matting_coefficients
 from photostyle.metrics import affine_residual
-from photostyle.stylize import FrameInputs, Objective, Previous, Settings, initial_image, stylize, to_tensor
+from photostyle.stylize import FrameInputs, Objective, Previous, Settings, Weights, initial_image, stylize, to_tensor
 from photostyle.vgg import VGGFeatures
 
 CPU = torch.device("cpu")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1")
-SETTINGS = Settings(iterations=15, style_layers=LAYERS, content_layers=("relu3_1",), coarse_scales=())
+# γ = 200: a temporal term that does not dwarf the others against this grey previous output, so that L-BFGS
+# never restarts and every iteration is one evaluation
+SETTINGS = Settings(
+    weights=Weights(temporal=200.0), iterations=15, style_layers=LAYERS, content_layers=("relu3_1",), coarse_scales=()
+)
 
 
 @pytest.fixture(scope="module")

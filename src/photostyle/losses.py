@@ -26,10 +26,12 @@ def layer_masks(masks: torch.Tensor, height: int, width: int) -> torch.Tensor:
 class ClassMasks:
     """Soft class masks at one layer's size, with each class's support (the pixels where its mask is not 0).
 
-    G_k = F diag(m_k) Fᵀ is computed as (F_s √m_s)(F_s √m_s)ᵀ over the support s only, so the
-    Gram matrices of all classes together cost about one product over the frame (the supports
-    overlap only at soft class edges) instead of one per class. The supports are gathered in one
-    go, so that the backward pass scatters once. Built once per frame and layer.
+    G_k = F diag(m_k) Fᵀ is computed as (F_s √m_s)ᵀ(F_s √m_s) over the support s only (F: pixels ×
+    channels), so the Gram matrices of all classes together cost about one product over the frame
+    (the supports overlap only at soft class edges) instead of one per class. The supports are
+    gathered in one go; the backward pass gathers each pixel's gradient from its first place in
+    them (``first``) and adds the few places where supports overlap (``repeats``), which is several
+    times faster than scattering everything. Built once per frame and layer.
     """
 
     def __init__(self, masks: torch.Tensor, height: int, width: int):
@@ -42,56 +44,57 @@ class ClassMasks:
         self.root = None if bool((root == 1).all()) else root  # hard masks (full-size layers) need no weights
         ends = torch.tensor([len(s) for s in supports]).cumsum(0).tolist()
         self.slices = [slice(end - len(s), end) for end, s in zip(ends, supports, strict=True)]
-        self.inverse = None  # where the supports partition the pixels, the backward pass gathers instead of scattering
-        if len(self.index) == flat.shape[1] and self.root is None:
-            self.inverse = torch.empty_like(self.index)
-            self.inverse[self.index] = torch.arange(len(self.index), device=self.index.device)
+        places = torch.arange(len(self.index), device=self.index.device)
+        # a pixel in no support points one past the end, where the backward pass keeps a zero row
+        unplaced = torch.full((flat.shape[1],), len(self.index), device=self.index.device)
+        self.first = unplaced.scatter_reduce(0, self.index, places, "amin")
+        self.repeats = places[self.first[self.index] != places]
 
     def grams(self, features: torch.Tensor, classes: list[int]) -> torch.Tensor:
         """G_k / (C Σ m_k) for the listed classes, from 1×C×h×w features (len(classes)×C×C)."""
         channels = features.shape[1]
-        slices = [self.slices[k] for k in classes]
-        grams = _ClassGrams.apply(features.reshape(channels, -1), self.index, self.inverse, self.root, slices)
+        rows = features.permute(0, 2, 3, 1).reshape(-1, channels)  # pixels × C: a view of channels-last features
+        grams = _ClassGrams.apply(rows, self, [self.slices[k] for k in classes])
         return grams / (channels * self.area[classes].clamp_min(1e-6))[:, None, None]
 
 
 class _ClassGrams(torch.autograd.Function):
-    """W_k W_kᵀ for each class, W = the features gathered at the class supports (and weighted by √m).
+    """W_kᵀ W_k for each class, W = the pixel rows of the features gathered at the class supports
+    (and weighted by √m).
 
-    The backward pass uses the symmetry of a Gram matrix: dW_k = (dG_k + dG_kᵀ) W_k, one product
-    per class where autograd would do two, then one scatter back to the features (a gather by the
-    inverse permutation where the supports partition the pixels).
+    Rows, not columns: with channels-last features a pixel's C values are contiguous, so the
+    gathers copy whole rows (about twice as fast as gathering columns of a C×N matrix). The
+    backward pass uses the symmetry of a Gram matrix: dW_k = W_k (dG_k + dG_kᵀ), one product per
+    class where autograd would do two.
     """
 
     @staticmethod
-    def forward(
-        ctx,
-        flat: torch.Tensor,
-        index: torch.Tensor,
-        inverse: torch.Tensor | None,
-        root: torch.Tensor | None,
-        slices: list[slice],
-    ):
-        weighted = flat.index_select(1, index)
-        if root is not None:
-            weighted = weighted * root
-        ctx.save_for_backward(weighted, index, inverse, root)
-        ctx.slices, ctx.pixels = slices, flat.shape[1]
-        return torch.stack([weighted[:, s] @ weighted[:, s].T for s in slices])
+    def forward(ctx, rows: torch.Tensor, masks: ClassMasks, slices: list[slice]):
+        weighted = rows.index_select(0, masks.index)
+        if masks.root is not None:
+            weighted = weighted * masks.root[:, None]
+        ctx.save_for_backward(weighted)
+        ctx.masks, ctx.slices = masks, slices
+        return torch.stack([weighted[s].T @ weighted[s] for s in slices])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        weighted, index, inverse, root = ctx.saved_tensors
-        covered = sum(s.stop - s.start for s in ctx.slices) == weighted.shape[1]
-        d_weighted = torch.empty_like(weighted) if covered else torch.zeros_like(weighted)
+        (weighted,) = ctx.saved_tensors
+        masks = ctx.masks
+        places = weighted.shape[0]
+        d_weighted = weighted.new_empty(places + 1, weighted.shape[1])
+        d_weighted[places] = 0.0  # the row of pixels in no support
+        for s in masks.slices:
+            if s not in ctx.slices:  # a class without a term
+                d_weighted[s] = 0.0
         for g, s in zip(grad, ctx.slices, strict=True):
-            d_weighted[:, s] = (g + g.T) @ weighted[:, s]
-        if inverse is not None:
-            return d_weighted.index_select(1, inverse), None, None, None, None
-        if root is not None:
-            d_weighted = d_weighted * root
-        d_flat = weighted.new_zeros(weighted.shape[0], ctx.pixels)
-        return d_flat.index_add_(1, index, d_weighted), None, None, None, None
+            torch.mm(weighted[s], g + g.T, out=d_weighted[s])
+        if masks.root is not None:
+            d_weighted[:places] *= masks.root[:, None]
+        d_rows = d_weighted.index_select(0, masks.first)
+        if len(masks.repeats):
+            d_rows.index_add_(0, masks.index[masks.repeats], d_weighted[masks.repeats])
+        return d_rows, None, None
 
 
 class StyleTarget:

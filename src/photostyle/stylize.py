@@ -39,7 +39,7 @@ class Weights:
     content: float = 5.0
     style: float = 10.0
     photorealism: float = 1e3
-    temporal: float = 200.0
+    temporal: float = 3000.0
 
 
 @dataclass(frozen=True)
