@@ -1,6 +1,7 @@
 """Stylisation: cost of an iteration, iterations to converge per strategy, Laplacian cache, metrics, memory.
 
 Usage: python benchmarks/stylize.py [--device cpu|cuda] [--threads 2] [--parts iteration,laplacian,...]
+       [--sequences fbms_marple8,...] [--temporal-weights 200,1000,5000]
 
 Parts (all by default):
 - iteration: seconds per L-BFGS iteration beside one bare VGG-19 forward+backward pass (to relu5_1)
@@ -10,7 +11,8 @@ Parts (all by default):
   within 2 % of its loss, and where the default stopping rule stops;
 - laplacian: our per-window cache against pymatting's cf_laplacian (time, bytes per pixel,
   product error), on real frames;
-- metrics: the shared sequences (8 frames at most) stylised with the temporal loss on and off:
+- metrics: the shared sequences (8 frames at most) stylised with the temporal loss on (the default γ,
+  or each of --temporal-weights) and off:
   warping error (Lai et al.) of output and input, photorealism, style fidelity; and the
   local-affine post-process;
 - frame (not in the default list: minutes on a CPU): seconds per frame with the default settings;
@@ -310,23 +312,25 @@ def _long_double_product(frame: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out.reshape(-1, 3).astype(np.float64)
 
 
-def part_metrics(extractor, device, longest: int = 256) -> None:
+def part_metrics(
+    extractor, device, longest: int = 256, sequences: tuple[str, ...] = tuple(SEQUENCES), gammas: tuple[float, ...] = ()
+) -> None:
+    """Each sequence with the temporal loss at the default γ (or at each of ``gammas``) and off (γ = 0)."""
+    default = Settings().weights.temporal
     print(f"\n## Metrics on the shared sequences (longest side {longest}, 8 frames at most, J = {{1, 2, 4}})\n")
     print("Warping error (Lai et al.): RGB in [0, 1], flow between input frames, occlusions from the default")
     print("forward/backward check, mean over consecutive pairs. Photorealism: mean local-affine residual (0-255).")
-    print("Style: mean over classes of the Lab statistics distance to the reference's class.\n")
+    print(f"Style: mean over classes of the Lab statistics distance to the reference's class. Default γ: {default:g}\n")
     print(
-        "| sequence | frames | temporal loss | warping error output | input | ratio | photorealism "
+        "| sequence | frames | temporal loss (γ) | warping error output | input | ratio | photorealism "
         "| + local affine | style fidelity | s/frame |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for name in SEQUENCES:
+    for name in sequences:
         frames, style = frames_of(name, longest)
         clip = prepare(frames, style)
-        for temporal in (True, False):
-            settings = (
-                Settings() if temporal else replace(Settings(), weights=replace(Settings().weights, temporal=0.0))
-            )
+        for gamma in (*(gammas or (default,)), 0.0):
+            settings = replace(Settings(), weights=replace(Settings().weights, temporal=gamma))
             start = time.perf_counter()
             results = stylize_clip(extractor, clip, settings, device)
             per_frame = (time.perf_counter() - start) / len(frames)
@@ -347,7 +351,7 @@ def part_metrics(extractor, device, longest: int = 256) -> None:
                 ]
             )
             print(
-                f"| {name} | {len(frames)} | {'on' if temporal else 'off'} | {out_err:.5f} | {in_err:.5f} | "
+                f"| {name} | {len(frames)} | {f'on ({gamma:g})' if gamma else 'off'} | {out_err:.5f} | {in_err:.5f} | "
                 f"{out_err / in_err:.2f} | {real:.2f} | {smoothed:.2f} | {fidelity:.2f} | {per_frame:.1f} |"
             )
 
@@ -381,6 +385,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--parts", default="iteration,convergence,laplacian,metrics,memory")
+    parser.add_argument("--sequences", default=",".join(SEQUENCES), help="metrics: which shared sequences")
+    parser.add_argument("--temporal-weights", default="", help="metrics: γ values to compare (default: the default γ)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -396,7 +402,8 @@ def main() -> None:
     if "laplacian" in parts:
         part_laplacian()
     if "metrics" in parts:
-        part_metrics(extractor, device)
+        gammas = tuple(float(g) for g in args.temporal_weights.split(",") if g)
+        part_metrics(extractor, device, sequences=tuple(args.sequences.split(",")), gammas=gammas)
     if "frame" in parts:
         part_frame(extractor, device)
     if "memory" in parts:
