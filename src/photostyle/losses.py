@@ -49,6 +49,7 @@ class ClassMasks:
         unplaced = torch.full((flat.shape[1],), len(self.index), device=self.index.device)
         self.first = unplaced.scatter_reduce(0, self.index, places, "amin")
         self.repeats = places[self.first[self.index] != places]
+        self.repeated_pixels = self.index[self.repeats]
 
     def grams(self, features: torch.Tensor, classes: list[int]) -> torch.Tensor:
         """G_k / (C Σ m_k) for the listed classes, from 1×C×h×w features (len(classes)×C×C)."""
@@ -93,7 +94,7 @@ class _ClassGrams(torch.autograd.Function):
             d_weighted[:places] *= masks.root[:, None]
         d_rows = d_weighted.index_select(0, masks.first)
         if len(masks.repeats):
-            d_rows.index_add_(0, masks.index[masks.repeats], d_weighted[masks.repeats])
+            d_rows.index_add_(0, masks.repeated_pixels, d_weighted[masks.repeats])
         return d_rows, None, None
 
 
