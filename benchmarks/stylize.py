@@ -1,7 +1,7 @@
 """Stylisation: cost of an iteration, iterations to converge per strategy, Laplacian cache, metrics, memory.
 
 Usage: python benchmarks/stylize.py [--device cpu|cuda] [--threads 2] [--parts iteration,laplacian,...]
-       [--sequences fbms_marple8,...] [--temporal-weights 200,1000,5000]
+       [--sequences fbms_marple8,...] [--temporal-weights 200,1000,5000] [--allocator keep|default]
 
 Parts (all by default):
 - iteration: seconds per L-BFGS iteration beside one bare VGG-19 forward+backward pass (to relu5_1)
@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from photostyle import sequence
+from photostyle.allocator import keep_freed_memory
 from photostyle.colour import local_affine
 from photostyle.device import resolve_device
 from photostyle.images import read_rgb
@@ -107,12 +108,13 @@ def frame_inputs(clip: Clip, i: int, results: list) -> FrameInputs:
     return sequence.frame_inputs(clip, i, results, offsets=(1,))
 
 
-def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations: int = 30, rounds: int = 2) -> None:
+def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations: int = 10, rounds: int = 5) -> None:
     print("\n## Seconds per iteration beside a bare VGG-19 pass\n")
-    print(f"4 k-means classes, 3 temporal terms; an iteration is the mean over {iterations} L-BFGS iterations (history")
-    print(f"filling up to {iterations} pairs); each figure is the fastest of {rounds} rounds measured in turns.\n")
-    print("| size | VGG fwd+bwd (s) | objective evaluation (s) | L-BFGS iteration (s) | iteration ÷ VGG |")
-    print("|---|---|---|---|---|")
+    print(f"4 k-means classes, 3 temporal terms. {rounds} rounds, each: a bare pass (mean of 2), an evaluation")
+    print(f"of the objective (mean of 2), {iterations} L-BFGS iterations (mean); the medians over the rounds, and the")
+    print("ratio of each round (this machine's speed drifts by ±15 % over minutes: a round lasts seconds).\n")
+    print("| size | VGG fwd+bwd (s) | evaluation (s) | L-BFGS iteration (s) | iteration ÷ VGG: median | rounds |")
+    print("|---|---|---|---|---|---|")
     for width, height in sizes:
         clip = davis_pair(width, height)
         settings = Settings(iterations=iterations, tolerance=0.0)
@@ -133,13 +135,16 @@ def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations
             synchronise(device)
             return (time.perf_counter() - begin) / len(history)
 
-        # this machine's speed drifts: the three figures are measured in turns, and the fastest round counts
         measured = [
-            (seconds(partial(vgg_pass, extractor, image), 3, device), seconds(evaluation, 3, device), iteration())
+            (seconds(partial(vgg_pass, extractor, image), 2, device), seconds(evaluation, 2, device), iteration())
             for _ in range(rounds)
         ]
-        bare, full, per_iteration = (min(column) for column in zip(*measured, strict=True))
-        print(f"| {width}×{height} | {bare:.3f} | {full:.3f} | {per_iteration:.3f} | {per_iteration / bare:.2f} |")
+        bare, full, per_iteration = (float(np.median(column)) for column in zip(*measured, strict=True))
+        ratios = sorted(it / vgg for vgg, _, it in measured)
+        print(
+            f"| {width}×{height} | {bare:.3f} | {full:.3f} | {per_iteration:.3f} | {float(np.median(ratios)):.2f} "
+            f"| {', '.join(f'{r:.2f}' for r in ratios)} |"
+        )
 
 
 def part_frame(extractor, device, sizes=((512, 288), (1024, 576))) -> None:
@@ -356,8 +361,10 @@ def part_metrics(
             )
 
 
-def _stylize_one_frame(size: tuple[int, int], threads: int, queue) -> None:
+def _stylize_one_frame(size: tuple[int, int], threads: int, keep: bool, queue) -> None:
     torch.set_num_threads(threads)
+    if keep:
+        keep_freed_memory()
     settings = Settings(iterations=10, tolerance=0.0)
     extractor = random_extractor()
     clip = davis_pair(*size)
@@ -367,10 +374,10 @@ def _stylize_one_frame(size: tuple[int, int], threads: int, queue) -> None:
     queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def part_memory(threads: int, size: tuple[int, int] = (512, 288)) -> None:
+def part_memory(threads: int, keep: bool, size: tuple[int, int] = (512, 288)) -> None:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_stylize_one_frame, args=(size, threads, queue))
+    child = context.Process(target=_stylize_one_frame, args=(size, threads, keep, queue))
     child.start()
     peak = queue.get()
     child.join()
@@ -387,12 +394,20 @@ def main() -> None:
     parser.add_argument("--parts", default="iteration,convergence,laplacian,metrics,memory")
     parser.add_argument("--sequences", default=",".join(SEQUENCES), help="metrics: which shared sequences")
     parser.add_argument("--temporal-weights", default="", help="metrics: γ values to compare (default: the default γ)")
+    parser.add_argument(
+        "--allocator",
+        choices=("keep", "default"),
+        default="keep",
+        help="keep: freed memory stays in the process, as in the workflow's stylisation jobs; default: glibc's",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    keep = args.allocator == "keep" and keep_freed_memory()
     device = resolve_device(args.device)
     extractor = random_extractor().to(device)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"# benchmarks/stylize.py: {time.strftime('%Y-%m-%d')}, {name}, torch {torch.__version__}")
+    print(f"Freed memory: {'kept in the process' if keep else 'the C library defaults'} (--allocator).")
     print("RANDOM VGG-19 weights (seed 0): timings hold for real weights; losses and metrics are those of random ones.")
     parts = args.parts.split(",")
     if "iteration" in parts:
@@ -407,7 +422,7 @@ def main() -> None:
     if "frame" in parts:
         part_frame(extractor, device)
     if "memory" in parts:
-        part_memory(args.threads)
+        part_memory(args.threads, keep)
 
 
 if __name__ == "__main__":

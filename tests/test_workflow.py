@@ -129,6 +129,7 @@ PAIRS = {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_p
         ({"temporal.offsets": [1]}, PAIRS | STYLIZED),  # flows to i - 2 and i - 4 no longer needed
         ({"temporal.offsets": []}, PAIRS | STYLIZED),  # frames stylised on their own, in parallel
         ({"temporal.cut_threshold": 0.9}, {"cuts", "frame_labels", "segmentation_picture"} | STYLIZED),
+        ({"stylize.keep_freed_memory": False}, set()),  # speed and memory only
         ({"stylize.chunk_frames": 8}, {"stylize_warmup"} | STYLIZED),  # frames 1-4 stay: see the next test
         # other block files, and what reads them reruns (with the same results)
         ({"frames_per_job": 4}, PAIRS | {"segment_frame"} | STYLIZED),

@@ -74,7 +74,7 @@ STYLIZE = config["stylize"]
 # reach each frame's job as the frames it is tied to and its seam weight, so that a new chunk size
 # reruns only the frames whose chain changes.
 STYLIZE_PARAMS = canonical(
-    {key: value for key, value in STYLIZE.items() if key not in ("threads", "chunk_frames", "chunk_overlap")}
+    {key: value for key, value in STYLIZE.items() if key not in ("threads", "chunk_frames", "chunk_overlap", "keep_freed_memory")}
 )
 # Without temporal offsets the frames are independent already: no chunks.
 CHUNKS = {

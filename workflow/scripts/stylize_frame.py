@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from photostyle.allocator import keep_freed_memory
 from photostyle.atomic import write_text
 from photostyle.chunks import blend
 from photostyle.consistency import from_uint8
@@ -22,6 +23,8 @@ from photostyle.vgg import VGGFeatures, weights_from_config
 from photostyle.video import RANDOM_WEIGHTS_NOTE
 
 log = setup(snakemake.log[0])
+if snakemake.config["stylize"]["keep_freed_memory"] and not keep_freed_memory():
+    log.info("stylize.keep_freed_memory: the C library is not glibc, freed memory goes back to the system")
 torch.set_num_threads(snakemake.threads)
 torch.use_deterministic_algorithms(True)
 inputs, params = snakemake.input, snakemake.params
