@@ -70,11 +70,16 @@ if SEGMENTATION["method"] == "network":
     check_network_settings(config["segmentation"])
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 STYLIZE = config["stylize"]
-# Threads change speed, not the result: they stay out of the params that trigger reruns. The chunks
+# Threads and keep_freed_memory change speed and memory, not the result: they stay out of the params
+# that trigger reruns. The chunks
 # reach each frame's job as the frames it is tied to and its seam weight, so that a new chunk size
 # reruns only the frames whose chain changes.
 STYLIZE_PARAMS = canonical(
-    {key: value for key, value in STYLIZE.items() if key not in ("threads", "chunk_frames", "chunk_overlap", "keep_freed_memory")}
+    {
+        key: value
+        for key, value in STYLIZE.items()
+        if key not in ("threads", "chunk_frames", "chunk_overlap", "keep_freed_memory")
+    }
 )
 # Without temporal offsets the frames are independent already: no chunks.
 CHUNKS = {
