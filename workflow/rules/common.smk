@@ -71,9 +71,8 @@ if SEGMENTATION["method"] == "network":
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 STYLIZE = config["stylize"]
 # Threads and keep_freed_memory change speed and memory, not the result: they stay out of the params
-# that trigger reruns. The chunks
-# reach each frame's job as the frames it is tied to and its seam weight, so that a new chunk size
-# reruns only the frames whose chain changes.
+# that trigger reruns. The chunks reach each frame's job as the frames it is tied to and its seam
+# weight, so that a new chunk size reruns only the frames whose chain changes.
 STYLIZE_PARAMS = canonical(
     {
         key: value
