@@ -12,7 +12,8 @@ The cache (the ``laplacian`` rule's file) therefore holds the frame (uint8) and 
 each lower-triangular W_k (float32): about 27 bytes per pixel, against about 200 for M as a
 float32 CSR matrix. Window sums are taken on the integer colours, so μ_k and Σ_k are exact, and
 the factorisation keeps M accurate where Δ_k is nearly singular (flat or grey windows, where Δ_k⁻¹
-reaches n/ε). The stylisation job assembles M from them (float64 sums, float32 entries).
+reaches n/ε). The stylisation job assembles M from them (e_kj in float64 from those exact
+differences, then float32).
 """
 
 from __future__ import annotations
@@ -138,7 +139,6 @@ class MattingLaplacian:
         n = size * size
         h, w = coefficients.frame.shape[:2]
         kh, kw = h - size + 1, w - size + 1  # the window grid
-        self.shape = (h, w)
         e = _whitened_colours(coefficients.frame, coefficients.whitening, size)
         reach = 2 * size - 1  # offsets between two pixels of a window: reach × reach of them
         diagonals = np.zeros((reach, reach, h, w), dtype=np.float32)  # M[i, i + offset] at pixel i
