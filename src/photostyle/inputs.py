@@ -184,15 +184,16 @@ def _check_masks(
     return tuple(str(p) for p in chosen)
 
 
-def check_models(models: dict) -> None:
-    """Start-up check of the ``models`` section: each configured weights file must exist.
+def check_models(models: dict, stylize: dict) -> None:
+    """Start-up check of the ``models`` section: the stylisation network's weights are there and
+    have its layout, and its layers exist (``photostyle.vgg.check_weights``); a configured RAFT file
+    exists (its hash and layout are checked when the flow jobs load it)."""
+    from photostyle.vgg import check_weights  # imports torch: only where the weights are checked
 
-    Hashes (``models.<net>.sha256``) are checked when the weights are loaded.
-    """
-    for net in ("vgg19", "raft"):
-        path = (models.get(net) or {}).get("path")
-        if path and not Path(path).expanduser().is_file():
-            raise InputError(f"models.{net}.path: weights file {path} does not exist")
+    check_weights(models, [*stylize["content_layers"], *stylize["style_layers"]])
+    path = (models.get("raft") or {}).get("path")
+    if path and not Path(path).expanduser().is_file():
+        raise InputError(f"models.raft.path: weights file {path} does not exist")
 
 
 def check_yaml(path: str | Path) -> None:

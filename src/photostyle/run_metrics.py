@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import math
 import os
 from collections import defaultdict
@@ -215,9 +216,11 @@ def metrics_page(metrics: dict) -> str:
     body = []
     if metrics.get("random_weights"):
         body.append(
-            "<p class='warning'><b>Random VGG-19 weights</b> (<code>models.allow_random_weights</code>): these "
+            "<p class='warning'><b>Random VGG weights</b> (<code>models.allow_random_weights</code>): these "
             "figures describe a demonstration of the pipeline, not the method.</p>"
         )
+    elif metrics.get("features"):
+        body.append(f"<p>Features: {html.escape(metrics['features'])}.</p>")
     warping, flicker = temporal["warping_error"], temporal["flicker"]
     body.append("<h2>Temporal consistency</h2>")
     body.append(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -17,8 +19,15 @@ import torch
 from photostyle.errors import InputError
 
 
-def load_state_dict(key: str, url: str, path: str | None = None, sha256: str | None = None) -> tuple[dict, str]:
-    """The state dict for config section ``key`` (e.g. ``models.raft``) and a description of its source."""
+def load_state_dict(
+    key: str,
+    url: str,
+    path: str | None = None,
+    sha256: str | None = None,
+    reader: Callable[[Path], dict] | None = None,
+) -> tuple[dict, str]:
+    """The state dict for config section ``key`` (e.g. ``models.raft``) and a description of its source;
+    ``reader`` reads a local file of another format than PyTorch's (default: ``torch.load``)."""
     if path:
         file = Path(os.path.expanduser(path))
         if not file.is_file():
@@ -28,9 +37,12 @@ def load_state_dict(key: str, url: str, path: str | None = None, sha256: str | N
             if not digest.startswith(sha256.lower()):
                 raise InputError(f"{key}.sha256: weights file {file} has sha256 {digest[:16]}…, expected {sha256}…")
         try:
+            if reader is not None:
+                return reader(file), f"file {file}"
             return torch.load(file, map_location="cpu", weights_only=True), f"file {file}"
-        except (RuntimeError, ValueError, OSError, EOFError) as exc:
-            raise InputError(f"{key}.path: {file} is not a PyTorch state dict: {exc}") from exc
+        except (RuntimeError, ValueError, OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+            kind = "readable weights file" if reader is not None else "PyTorch state dict"
+            raise InputError(f"{key}.path: {file} is not a {kind}: {exc}") from exc
     try:
         state = torch.hub.load_state_dict_from_url(url, check_hash=True, progress=False, map_location="cpu")
     except Exception as exc:  # network errors, hash mismatch, corrupt download: all mean "no weights"

@@ -29,7 +29,8 @@ if config["demo"]:
     ensure_demo_inputs("resources/demo")
 
 PLANS = {run.run: plan_run(run, config["input"], config["segmentation"]) for run in read_runs(config["runs"])}
-check_models(config["models"])
+if workflow.is_main_process:  # not again in every job of a cluster run (it may download the weights)
+    check_models(config["models"], config["stylize"])
 J = sorted(config["temporal"]["offsets"])
 LOGS = "results/{run}/logs"
 BENCH = "results/{run}/benchmarks"

@@ -26,6 +26,7 @@ rule metrics:
     params:
         style_size=STYLE_SIZE,
         random_weights=RANDOM_WEIGHTS,
+        features=FEATURES,
         frames_per_job=FRAMES_PER_JOB,
         benchmarks=lambda w: benchmark_files(w.run),
     script:

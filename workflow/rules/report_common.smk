@@ -1,9 +1,11 @@
 # Functions of the report rules (report.smk): which frames the report shows, the inputs of the
 # metrics, the benchmark files of the run's jobs.
+from photostyle.vgg import features_description
 from photostyle.visual import evenly_spaced
 
 REPORT = "results/{run}/report"
-RANDOM_WEIGHTS = bool(config["models"]["allow_random_weights"] and not config["models"]["vgg19"]["path"])
+FEATURES = features_description(config["models"])
+RANDOM_WEIGHTS = FEATURES.startswith("RANDOM")
 
 
 def report_frames(run):

@@ -33,7 +33,7 @@ def frames():
 shot_starts = set(Cuts.read(inputs.cuts).starts)
 classes = Classes.from_json(open(inputs.classes).read())
 reference = resize_longest(read_rgb(inputs.style, "style image"), params.style_size)
-metrics = {"run": snakemake.wildcards.run, "random_weights": params.random_weights}
+metrics = {"run": snakemake.wildcards.run, "random_weights": params.random_weights, "features": params.features}
 scored = {i - 1 for i in evenly_spaced(len(inputs.frames), SCORED_FRAMES)}  # photorealism, SSIM, style
 metrics |= clip_metrics(frames(), reference, read_gray(inputs.style_labels, "label map"), classes.names, scored)
 metrics["time"] = stage_times(params.benchmarks)

@@ -30,13 +30,13 @@ torch.use_deterministic_algorithms(True)
 inputs, params = snakemake.input, snakemake.params
 settings = with_config(Settings(), params.stylize, params.style_fallback)
 device = resolve_device(params.device)
-weights = weights_from_config(params.models)
-log.info("VGG-19 weights: %s; device %s; %d threads", weights.source, device, torch.get_num_threads())
-if weights.random:
+network = weights_from_config(params.models)
+log.info("features: %s; device %s; %d threads", network.source, device, torch.get_num_threads())
+if network.random:
     note = Path(snakemake.output.image).parent / RANDOM_WEIGHTS_NOTE
-    write_text(note, "These frames were stylised with RANDOM VGG-19 weights (models.allow_random_weights: true).\n"
-               "They demonstrate the pipeline, not the method. Set models.vgg19.path for real weights.\n")  # fmt: skip
-extractor = VGGFeatures(weights.features, [*settings.content_layers, *settings.style_layers]).to(device)
+    write_text(note, f"These frames were stylised with {network.source} (models.allow_random_weights: true).\n"
+               "They demonstrate the pipeline, not the method. Set models.<network>.path for trained weights.\n")  # fmt: skip
+extractor = VGGFeatures.of(network, [*settings.content_layers, *settings.style_layers]).to(device)
 
 frame = read_rgb(inputs.frame, "frame")
 i, earlier, previous_files = int(snakemake.wildcards.i), params.earlier, list(inputs.previous)
