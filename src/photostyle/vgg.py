@@ -273,9 +273,8 @@ def _section(models: dict) -> tuple[str, dict]:
 def weights_from_config(models: dict) -> LoadedWeights:
     """Load the network of the ``models`` section of the config."""
     network, section = _section(models)
-    return load_network(
-        network, section.get("path"), models["allow_random_weights"], section.get("sha256"), models.get("random_seed", 0)
-    )
+    path, sha256 = section.get("path"), section.get("sha256")
+    return load_network(network, path, models["allow_random_weights"], sha256, models.get("random_seed", 0))
 
 
 def check_weights(models: dict, layers: list[str]) -> None:

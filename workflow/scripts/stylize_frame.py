@@ -34,8 +34,8 @@ network = weights_from_config(params.models)
 log.info("features: %s; device %s; %d threads", network.source, device, torch.get_num_threads())
 if network.random:
     note = Path(snakemake.output.image).parent / RANDOM_WEIGHTS_NOTE
-    write_text(note, f"These frames were stylised with {network.source} (models.allow_random_weights: true).\n"
-               "They demonstrate the pipeline, not the method. Set models.<network>.path for trained weights.\n")  # fmt: skip
+    write_text(note, f"These frames were stylised with {network.source} (models.allow_random_weights).\n"
+               "They demonstrate the pipeline, not the method. Set models.<network>.path.\n")  # fmt: skip
 extractor = VGGFeatures.of(network, [*settings.content_layers, *settings.style_layers]).to(device)
 
 frame = read_rgb(inputs.frame, "frame")
