@@ -43,7 +43,7 @@ from photostyle.matting import MattingLaplacian, matting_coefficients
 from photostyle.metrics import affine_residual, style_fidelity, video_warping_error
 from photostyle.sequence import Clip, prepare, stylize_clip
 from photostyle.stylize import FrameInputs, Objective, Settings, converged, minimise, stylize, to_tensor
-from photostyle.vgg import VGGFeatures, load_vgg19
+from photostyle.vgg import VGGFeatures, load_network
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEQUENCES = {
@@ -78,7 +78,9 @@ def davis_pair(width: int, height: int) -> Clip:
 def random_extractor() -> VGGFeatures:
     """VGG-19 with seeded random weights, truncated at the layers of the default settings."""
     settings = Settings()
-    return VGGFeatures(load_vgg19(None, allow_random=True).features, [*settings.content_layers, *settings.style_layers])
+    return VGGFeatures(
+        load_network("vgg19", None, allow_random=True).features, [*settings.content_layers, *settings.style_layers]
+    )
 
 
 def synchronise(device: torch.device) -> None:
