@@ -148,8 +148,14 @@ def read_hed_h5(file: Path) -> dict[str, torch.Tensor]:
     with h5py.File(file, "r") as h5:
         for block, convs in enumerate(NETWORKS["vgg16"][0], start=1):
             for conv in range(convs):
-                group = h5[f"block{block}/layers/conv2d{f'_{conv}' if conv else ''}/vars"]
-                kernel = np.asarray(group["0"], np.float32).transpose(3, 2, 0, 1)  # → out×in×H×W
+                name = f"block{block}/layers/conv2d{f'_{conv}' if conv else ''}/vars"
+                if f"{name}/0" not in h5 or f"{name}/1" not in h5:  # h5py's own error names no dataset
+                    raise ValueError(f"no datasets {name}/0 and {name}/1: not HED's VGG-16 layout")
+                group = h5[name]
+                kernel = np.asarray(group["0"], np.float32)
+                if kernel.ndim != 4:
+                    raise ValueError(f"{name}/0 is {kernel.shape}, not a kernel H×W×in×out")
+                kernel = kernel.transpose(3, 2, 0, 1)  # → out×in×H×W
                 if index == 0:
                     kernel = kernel[:, ::-1]
                 state[f"{index}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel))
