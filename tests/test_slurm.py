@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import demo_config
 
 from photostyle.images import read_rgb
 
@@ -53,9 +54,10 @@ def cluster(tmp_path_factory) -> dict[str, str]:
 
 
 def workdir(root: Path) -> Path:
-    """A folder with the default config and a small-demo override, as a user's project folder."""
+    """A folder with the default config (on random weights) and a small-demo override, as a user's project folder."""
     root.mkdir()
     shutil.copytree(REPO / "config", root / "config")
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(demo_config()))
     (root / "small.yaml").write_text(yaml.safe_dump(SMALL))
     return root
 

@@ -17,6 +17,7 @@ import av
 import numpy as np
 import pytest
 import yaml
+from conftest import demo_config
 
 from photostyle.images import read_rgb
 from photostyle.video import probe_video
@@ -37,14 +38,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 def scheduled(workdir: Path, changes: dict | None = None) -> dict[str, int]:
     """Rules (with job counts) that a dry run schedules after applying ``changes`` to the config."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    for dotted, value in (changes or {}).items():
-        *parents, key = dotted.split(".")
-        node = config
-        for parent in parents:
-            node = node[parent]
-        node[key] = value
-    (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(demo_config(changes)))
     out = snakemake(workdir, "-n", "--cores", "2", "--configfile", "config/changed.yaml").stdout
     if "Nothing to be done" in out:
         return {}
@@ -54,9 +48,10 @@ def scheduled(workdir: Path, changes: dict | None = None) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    """A finished run of the default config (the offline demo) in a fresh folder."""
+    """A finished run of the default config (the offline demo) on random weights in a fresh folder."""
     workdir = tmp_path_factory.mktemp("demo")
     shutil.copytree(REPO / "config", workdir / "config")
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(demo_config()))
     plan = snakemake(workdir, "-n", "--cores", "2").stdout
     blocks = -(-N_FRAMES // 10)  # frames_per_job: 10
     expected = {"frames": N_FRAMES, "flow_forward": blocks, "flow_backward": blocks, "consistency": blocks}
