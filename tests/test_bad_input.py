@@ -138,6 +138,25 @@ def write_rgba(name: str, alpha: int) -> Callable[[Path], None]:
     return setup
 
 
+def vgg16_weights(name: str, write: Callable[[Path], None]) -> Callable[[Path], None]:
+    """models.network: vgg16 with models.vgg16.path weights/``name``, a file that ``write`` writes."""
+
+    def setup(w: Path) -> None:
+        (w / "weights").mkdir(exist_ok=True)
+        write(w / "weights" / name)
+        configure(w, **{"models.network": "vgg16", "models.vgg16.path": f"weights/{name}"})
+
+    return setup
+
+
+def side_outputs_only(path: Path) -> None:
+    """An HDF5 file with HED's side-output layers but none of its VGG-16 convolutions."""
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        h5["dsn1/vars/0"], h5["dsn1/vars/1"] = np.zeros((1, 1, 64, 1), np.float32), np.zeros(1, np.float32)
+
+
 def steps(*functions: Callable[[Path], None]) -> Callable[[Path], None]:
     def setup(w: Path) -> None:
         for function in functions:
@@ -240,6 +259,22 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         ["models.vgg19.path", "weights/vgg19.pth"],
     ),
     "weights hash malformed": (lambda w: configure(w, **{"models.vgg19.sha256": "xyz"}), ["sha256"]),
+    "VGG-16 weights file that is not HDF5": (
+        vgg16_weights("vgg16.weights.h5", lambda p: p.write_bytes(bytes(range(256)) * 64)),
+        ["models.vgg16.path", "weights/vgg16.weights.h5", "not a readable weights file"],
+    ),
+    "VGG-16 weights not in HED's layout": (
+        vgg16_weights("hed.weights.h5", side_outputs_only),
+        ["models.vgg16.path", "weights/hed.weights.h5", "block1/layers/conv2d/vars/0"],
+    ),
+    "VGG-16 weights that are not a state dict": (
+        vgg16_weights("vgg16.pth", lambda p: p.write_text("not weights\n" * 100)),
+        ["models.vgg16.path", "weights/vgg16.pth", "not a PyTorch state dict"],
+    ),
+    "style layer that VGG-16 lacks": (
+        lambda w: configure(w, **{"models.network": "vgg16", "stylize.style_layers": ["relu1_1", "relu5_4"]}),
+        ["relu5_4", "vgg16"],
+    ),
     "config not YAML": (lambda w: (w / "config" / "config.yaml").write_text("input: [1, 2\n"), ["config.yaml"]),
     # run names that would escape results/ or that a shell would interpret
     **{
@@ -292,19 +327,30 @@ def test_images_that_are_converted_not_refused(workdir, setup):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_weights_with_a_wrong_hash_fail_in_the_first_stylisation_job(workdir):
+def test_vgg16_weights_in_hed_layout_pass_the_start_up_check(workdir):
+    """The counterpart of the refused VGG-16 files: one in HED's layout (random values) is accepted."""
+    from tests.test_vgg import write_hed_h5
+
+    vgg16_weights("hed.weights.h5", write_hed_h5)(workdir)
+    result = snakemake(workdir, dry=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_weights_with_a_wrong_hash_are_refused_before_any_job(workdir):
+    """The start-up check reads the weights file (photostyle.vgg.check_weights): a real run stops
+    there, before the first job."""
     import torch
 
-    from photostyle.vgg import vgg19_features
+    from photostyle.vgg import vgg_features
 
     (workdir / "weights").mkdir()
-    torch.save(vgg19_features().state_dict(), workdir / "weights" / "vgg19.pth")
+    torch.save(vgg_features("vgg19").state_dict(), workdir / "weights" / "vgg19.pth")
     configure(
         workdir,
         **{"models.vgg19.path": "weights/vgg19.pth", "models.vgg19.sha256": "dcbb9e9d", "input.last_frame": 2},
     )
     assert_refused(workdir, ["models.vgg19.sha256", "weights/vgg19.pth"], dry=False)
-    assert not (workdir / "results" / "mine" / "stylized" / "frame_00001.png").exists()
+    assert not (workdir / "results").exists()  # no job ran: not even the frames were extracted
 
 
 def test_unwritable_output_folder(workdir):
