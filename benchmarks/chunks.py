@@ -5,8 +5,9 @@
 
 Sintel's alley (``../shared/data/sequences/sintel_alley_1_raft_demo``, 10 frames) played forward
 and backward until it is ``--frames`` long, with the reference ``style_pairs/style/tar53.png``,
-stylised by the workflow (random VGG-19 weights, at most ``--iterations`` L-BFGS iterations per
-frame, the shipped config otherwise), in the setups named by ``--setups``:
+stylised by the workflow (the shipped config's network: HED's VGG-16, trained for edge detection, not
+ImageNet classification; at most ``--iterations`` L-BFGS iterations per frame, the shipped config
+otherwise), in the setups named by ``--setups``:
 
 - ``chain``: ``stylize.chunk_frames: 0``, 2 threads per stylisation job, ``--cores 2`` (one job
   at a time: the best one chain does on 2 cores);
@@ -21,6 +22,9 @@ one's end: each output's time minus its job's benchmark seconds), and the warpin
 al.: flow and occlusions between the input frames) of every pair of consecutive output frames,
 averaged over the seam pairs (frame i against i − 1 for i from the first blended frame to the
 second chunk's first frame) and over the other pairs. Ratios are against the first setup listed.
+Then, per setup, the clip's warping error against the input's (with the run's consistency weights
+and with Lai et al.'s plain mask) and the drift figures: SSIM of output to input and style
+distance over the first 8 frames and over the last 8.
 A rerun resumes in ``--workdir``.
 """
 
@@ -35,10 +39,11 @@ import numpy as np
 import yaml
 from workflow_run import REPO, workflow_run
 
-from photostyle.images import read_rgb
+from photostyle.consistency import RUDER
+from photostyle.images import read_gray, read_rgb, resize_longest
 from photostyle.metrics import warping_error
-from photostyle.run_metrics import read_benchmark
-from photostyle.scoring import flow_to_previous
+from photostyle.run_metrics import FrameData, clip_metrics, read_benchmark
+from photostyle.scoring import flow_to_previous, score_folders
 from photostyle.video import list_frame_files
 
 DATA = REPO.parent / "shared" / "data"
@@ -93,6 +98,34 @@ def pair_errors(run: Path, config: dict) -> list[float]:
     return errors
 
 
+def drift(run: Path, style: Path, size: int, count: int = 8) -> dict[str, tuple[float, float]]:
+    """Luminance SSIM of output to input and style distance (per class, as metrics.json), over the
+    first and over the last ``count`` frames: a look that drifts along the chain shows here."""
+    frames = list_frame_files(run / "frames")
+    labels = sorted((run / "segmentation").glob("frame_*.png"))
+    reference = resize_longest(read_rgb(style, "style image"), size)
+    reference_labels = read_gray(run / "segmentation" / "reference.png", "label map")
+    figures = {}
+    for part, indices in (("first", range(count)), ("last", range(len(frames) - count, len(frames)))):
+        clip = [
+            FrameData(read_rgb(frames[i]), read_rgb(run / "stylized" / frames[i].name), read_gray(labels[i]), cut=True)
+            for i in indices
+        ]  # cut: each frame scored on its own, no temporal figures
+        scores = clip_metrics(clip, reference, reference_labels, [f"class {k}" for k in range(256)])
+        figures[part] = (scores["structure"]["ssim"], scores["style"]["output"])
+    return figures
+
+
+def clip_scores(run: Path, config: dict) -> tuple[float, float]:
+    """The clip's output warping error ÷ the input's, with the run's consistency weights and with
+    Lai et al.'s plain mask (Ruder et al.'s two criteria only)."""
+    ratios = []
+    for consistency in (config["consistency"], RUDER):
+        scores = score_folders(run / "frames", run / "stylized", config | {"consistency": consistency})
+        ratios.append(scores["temporal"]["warping_error"]["ratio"])
+    return ratios[0], ratios[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=192, help="working size: longest side in pixels")
@@ -120,11 +153,12 @@ def main() -> None:
     half = args.frames // 2
     seam = range(half + 1 - args.overlap, half + 2)  # frames i whose pair (i, i - 1) crosses the seam
     print(f"{args.frames} frames of {SEQUENCE.name} (forward and backward), working size {args.size}, "
-          f"{args.iterations} iterations at most, random VGG-19 weights; "
+          f"{args.iterations} iterations at most; "
           f"seam pairs: frames {seam.start}-{seam.stop - 1} against the one before\n")  # fmt: skip
     print(f"| setup | workflow wall time (s) | stylisation stage (s) | ÷ {SETUPS[chosen[0]][0]} "
           "| warping error: seam pairs | other pairs | seam ÷ other |\n|---|---|---|---|---|---|---|")  # fmt: skip
     baseline = None
+    figures = {}
     for key in chosen:
         label, cores, options = SETUPS[key]
         changes = {"input.size": args.size, "stylize.iterations": args.iterations, "stylize.threads": 1}
@@ -144,6 +178,13 @@ def main() -> None:
         baseline = baseline or stage
         print(f"| {label} | {wall:.0f} | {stage:.0f} | {stage / baseline:.2f} | {np.mean(at_seam):.5f} "
               f"| {np.mean(other):.5f} | {np.mean(at_seam) / np.mean(other):.2f} |", flush=True)  # fmt: skip
+        figures[label] = (*clip_scores(run, config), drift(run, STYLE, args.size))
+    print("\n| setup | warping error ÷ input's | plain mask | SSIM: first 8 | last 8 | last ÷ first "
+          "| style distance: first 8 | last 8 | last ÷ first |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for label, (ratio, plain, parts) in figures.items():
+        (ssim0, style0), (ssim1, style1) = parts["first"], parts["last"]
+        print(f"| {label} | {ratio:.2f} | {plain:.2f} | {ssim0:.3f} | {ssim1:.3f} | {ssim1 / ssim0:.3f} "
+              f"| {style0:.2f} | {style1:.2f} | {style1 / style0:.3f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -103,3 +103,24 @@ def style_fidelity(
         mean_r, cov_r = lab_statistics(reference, mask_ref)
         scores[int(k)] = float(np.linalg.norm(mean_o - mean_r) + np.sqrt(np.linalg.norm(cov_o - cov_r)))
     return scores
+
+
+def flat_noise(source: np.ndarray, result: np.ndarray, share: float = 0.25, sigma: float = 1.5) -> float:
+    """High-frequency RMS (grey levels, 0-255) of ``result`` where ``source`` is flattest.
+
+    The flat region is the ``share`` of pixels with the lowest local spread (7×7 standard
+    deviation of the source's luminance): skies, walls, smooth cloth. There a photograph has
+    little fine detail, so texture that an optimiser paints there (coloured speckle) shows up as
+    energy above the frequencies of a Gaussian of ``sigma``: result − blur(result), RMS over
+    the region and the three channels. Scoring the source itself gives the baseline. Images are
+    H×W×3 uint8 (or float in 0-255).
+    """
+    import cv2
+
+    luma = cv2.cvtColor(source.astype(np.float32), cv2.COLOR_RGB2GRAY)
+    mean = cv2.blur(luma, (7, 7))
+    spread = np.sqrt(np.clip(cv2.blur(luma * luma, (7, 7)) - mean * mean, 0.0, None))
+    flat = spread <= np.quantile(spread, share)
+    image = result.astype(np.float32)
+    detail = image - cv2.GaussianBlur(image, (0, 0), sigma)
+    return float(np.sqrt((detail[flat] ** 2).mean()))

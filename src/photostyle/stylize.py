@@ -57,6 +57,7 @@ class Settings:
     init: str = "frame"  # cold start from: frame | colour_transfer
     fill: str = "colour_map"  # warm start, unreliable pixels from: frame | colour_map
     coarse_scales: tuple[float, ...] = ()  # a cold start is optimised at these fractions of the size first
+    two_stage: bool = False  # a cold start is optimised without the photorealism term first (Luan et al.)
     local_affine: tuple[int, float] | None = None  # (radius, eps) of the local-affine post-process; None: off
     style_fallback: str = "none"  # segmentation.fallback: none | global
 
@@ -256,20 +257,27 @@ def minimise(
 
 
 def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, device: torch.device) -> Result:
-    """Stylise one frame: warm start at full size, or a cold start through ``coarse_scales``, then full
-    size; then the local-affine post-process when asked for."""
+    """Stylise one frame: warm start at full size, or a cold start through ``coarse_scales`` (and with
+    ``two_stage`` at full size without the photorealism term), then full size with every term; then
+    the local-affine post-process when asked for."""
     warm = bool(inputs.previous) and inputs.reliable is not None
     started = time.perf_counter()
     history: list[dict[str, float]] = []
     image: np.ndarray | None = None
-    for scale in (1.0,) if warm else (*settings.coarse_scales, 1.0):
+    stages = [(1.0, settings)]
+    if not warm:
+        stages = [(scale, settings) for scale in settings.coarse_scales] + stages
+        if settings.two_stage:
+            stages.insert(-1, (1.0, replace(settings, weights=replace(settings.weights, photorealism=0.0))))
+    for scale, stage_settings in stages:
         stage = inputs.scaled(scale)
         if image is None:
             start = initial_image(stage, settings)
         else:
             height, width = stage.content.shape[:2]
             start = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
-        image, evaluations = minimise(Objective(extractor, stage, settings, device), start, device, scale, started)
+        objective = Objective(extractor, stage, stage_settings, device)
+        image, evaluations = minimise(objective, start, device, scale, started)
         history += evaluations
     if settings.local_affine:
         image = colour.local_affine(inputs.content / 255.0, image, *settings.local_affine)
@@ -279,7 +287,7 @@ def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, dev
 def with_config(settings: Settings, config: dict, style_fallback: str) -> Settings:
     """Settings from the config's ``stylize`` section."""
     post = config["local_affine"]
-    keys = ("iterations", "tolerance", "window", "line_search", "history_size", "init", "fill")
+    keys = ("iterations", "tolerance", "window", "line_search", "history_size", "init", "fill", "two_stage")
     return replace(
         settings,
         weights=Weights(**config["weights"]),
