@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -110,6 +111,14 @@ def test_local_affine_post_process_makes_the_output_more_photographic(photo):
     smoothed = colour.local_affine(frame, output, radius=2, eps=1e-4)
     assert affine_residual(frame, smoothed) < 0.5 * affine_residual(frame, output)
     assert np.abs(smoothed - output).mean() < 0.05  # the colours stay the output's
+
+
+def test_local_affine_post_process_keeps_a_locally_affine_recolouring_sharp(photo):
+    frame = photo[:64, :96] / 255.0
+    recoloured = np.clip(frame[:, :, ::-1] * 0.7 + 0.15, 0, 1)  # channels swapped, contrast lowered: affine
+    smoothed = colour.local_affine(frame, recoloured, radius=2, eps=1e-6)
+    assert np.abs(smoothed - recoloured).mean() * 255 < 1.0  # grey levels: kept, not blurred
+    assert np.abs(cv2.blur(recoloured, (5, 5)) - recoloured).mean() * 255 > 3.0  # a blur would be far off
 
 
 def test_a_clip_is_stylised_in_order_each_frame_tied_to_the_previous(extractor, photo):

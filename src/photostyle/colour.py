@@ -69,6 +69,10 @@ def affine_colour_map(frame: np.ndarray, known: np.ndarray, mask: np.ndarray, la
 def local_affine(frame: np.ndarray, output: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """Each window's best affine colour map frame → output, averaged over the windows a pixel is in
     (guided filter with the frame as guide): edges of the frame stay sharp in the output."""
-    guide = np.ascontiguousarray(frame, dtype=np.float32)
-    smoothed = cv2.ximgproc.guidedFilter(guide, np.ascontiguousarray(output, dtype=np.float32), radius, eps)
+    # OpenCV's guided filter expects float images in 0-255: on [0, 1] it smooths as if eps were huge
+    # whatever eps is (a channel swap of a photo came back blurred, 9.5 grey levels off), so colours
+    # go in at 0-255 and eps, a variance, is scaled by 255².
+    guide = np.ascontiguousarray(frame * 255.0, dtype=np.float32)
+    source = np.ascontiguousarray(output * 255.0, dtype=np.float32)
+    smoothed = cv2.ximgproc.guidedFilter(guide, source, radius, eps * 255.0**2) / 255.0
     return np.clip(smoothed, 0.0, 1.0)
