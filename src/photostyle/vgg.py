@@ -165,6 +165,15 @@ def read_hed_h5(file: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def official_state(network: str) -> tuple[dict[str, torch.Tensor], str]:
+    """The features state dict of the network's official file (torch.hub: cached, else downloaded
+    with its hash check), checked against the layer shapes; errors name ``models.<network>``."""
+    state, source = load_state_dict(f"models.{network}", NETWORKS[network][1])
+    state = _feature_state(state)
+    check_state(state, network, f"models.{network}: {source}")
+    return state, source
+
+
 def check_state(state: dict[str, torch.Tensor], network: str, where: str) -> None:
     """Every tensor of the network's features, with its shape, and nothing else."""
     expected = feature_shapes(network)
@@ -193,9 +202,7 @@ def load_network(
         return LoadedWeights(vgg_features(network), f"RANDOM {name} weights (seed {seed})", random=True)
     file = weights_path(network, path)
     if file is None:
-        state, source = load_state_dict(f"models.{network}", NETWORKS[network][1], None, sha256)
-        state = _feature_state(state)
-        check_state(state, network, f"models.{network}: {source}")
+        state, source = official_state(network)
     else:
         state, source = read_features_state(network, file, sha256)
     hed = file is not None and file.suffix == ".h5"
@@ -299,8 +306,7 @@ def check_weights(models: dict, layers: list[str]) -> None:
     if file is not None:
         read_features_state(network, file, section.get("sha256"))
     elif not available(NETWORKS[network][1]):
-        state, source = load_state_dict(f"models.{network}", NETWORKS[network][1])
-        check_state(_feature_state(state), network, f"models.{network}: {source}")
+        official_state(network)
 
 
 def features_description(models: dict) -> str:
