@@ -7,6 +7,7 @@ import torch
 import torchvision
 
 from photostyle import colour
+from photostyle.flow import warp
 from photostyle.matting import matting_coefficients
 from photostyle.metrics import affine_residual
 from photostyle.stylize import FrameInputs, Objective, Previous, Settings, Weights, initial_image, stylize, to_tensor
@@ -119,6 +120,24 @@ def test_local_affine_post_process_keeps_a_locally_affine_recolouring_sharp(phot
     smoothed = colour.local_affine(frame, recoloured, radius=2, eps=1e-6)
     assert np.abs(smoothed - recoloured).mean() * 255 < 1.0  # grey levels: kept, not blurred
     assert np.abs(cv2.blur(recoloured, (5, 5)) - recoloured).mean() * 255 > 3.0  # a blur would be far off
+
+
+def test_earlier_outputs_keep_their_texture_along_a_chain_of_warps(photo):
+    output = photo[:64, :96]
+    still = np.zeros((64, 96, 2), np.float32)
+    assert np.array_equal(np.round(Previous.of(output, still, None).warped * 255), output)  # no motion: unchanged
+    half = np.full((64, 96, 2), 0.5, np.float32)  # half a pixel: the worst case for interpolation
+    cubic, bilinear = output, output.astype(np.float32)
+    for step in range(8):  # 8 frames moving half a pixel right, then left, then right…
+        flow = half if step % 2 == 0 else -half
+        cubic = np.round(Previous.of(cubic, flow, None).warped * 255).astype(np.uint8)
+        bilinear = warp(bilinear, flow)
+
+    def detail(image: np.ndarray) -> float:
+        return float(cv2.Laplacian(image.astype(np.float32), cv2.CV_32F)[8:-8, 8:-8].std())
+
+    assert detail(cubic) > 0.6 * detail(output)  # the texture survives the chain
+    assert detail(bilinear) < 0.3 * detail(output)  # where a bilinear chain washes it out
 
 
 def test_a_clip_is_stylised_in_order_each_frame_tied_to_the_previous(extractor, photo):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from photostyle.consistency import long_term_weights, reliable_weights
-from photostyle.flow import compute_flow, warp
+from photostyle.flow import compute_flow
 from photostyle.label_fusion import fuse_scores
 from photostyle.matting import matting_coefficients
 from photostyle.segmentation import fit_clusters, kmeans_scores, labels_from_scores
@@ -72,9 +72,7 @@ def frame_inputs(
     """Frame i's inputs, tied to the stylised frames i − j in ``results`` as ``stylize_frame`` does."""
     earlier = [i - j for j in sorted(offsets) if i - j >= 0]
     long = long_term_weights({i - k: clip.reliable[i, k] for k in earlier})
-    previous = [
-        Previous(warp(results[k].image / 255.0, clip.backward[i, k]).astype(np.float32), long[i - k]) for k in earlier
-    ]
+    previous = [Previous.of(results[k].image, clip.backward[i, k], long[i - k]) for k in earlier]
     return FrameInputs(
         content=clip.frames[i],
         style=clip.style,

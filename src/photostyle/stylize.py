@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from photostyle import colour, losses
+from photostyle.flow import warp
 from photostyle.matting import MattingCoefficients, MattingLaplacian, matting_coefficients
 from photostyle.segmentation import class_masks, resize_labels
 from photostyle.vgg import VGGFeatures
@@ -39,7 +40,7 @@ class Weights:
     content: float = 5.0
     style: float = 10.0
     photorealism: float = 1e3
-    temporal: float = 3000.0
+    temporal: float = 10000.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,13 @@ class Previous:
 
     warped: np.ndarray  # H×W×3 float32 in [0, 1]
     weight: np.ndarray  # H×W float32 in [0, 1]
+
+    @classmethod
+    def of(cls, output: np.ndarray, backward: np.ndarray, weight: np.ndarray) -> Previous:
+        """An earlier output (H×W×3 uint8) warped along the backward flow, bicubic: a bilinear warp
+        blurs, and along a chain the blur of every step adds up and fades the stylised texture."""
+        warped = warp(output.astype(np.float32) / 255.0, backward, interpolation=cv2.INTER_CUBIC)
+        return cls(np.clip(warped, 0.0, 1.0), weight)
 
 
 @dataclass(frozen=True)
@@ -275,7 +283,7 @@ def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, dev
             start = initial_image(stage, settings)
         else:
             height, width = stage.content.shape[:2]
-            start = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+            start = cv2.resize(image, (width, height), interpolation=cv2.INTER_LANCZOS4).clip(0, 1)
         objective = Objective(extractor, stage, stage_settings, device)
         image, evaluations = minimise(objective, start, device, scale, started)
         history += evaluations

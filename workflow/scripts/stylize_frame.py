@@ -13,7 +13,6 @@ from photostyle.chunks import blend
 from photostyle.consistency import from_uint8
 from photostyle.cuts import Cuts
 from photostyle.device import resolve_device
-from photostyle.flow import warp
 from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.logs import setup
 from photostyle.matting import load_coefficients
@@ -56,7 +55,7 @@ frame_inputs = FrameInputs(
     style_labels=read_gray(inputs.style_labels, "label map"),
     coefficients=load_coefficients(inputs.laplacian, i),
     previous=[
-        Previous(warp(read_rgb(image, "stylised frame") / 255.0, backward[k]), from_uint8(weights["long"][k]))
+        Previous.of(read_rgb(image, "stylised frame"), backward[k], from_uint8(weights["long"][k]))
         for k, image in zip(earlier, previous_files, strict=True)
     ],
     reliable=from_uint8(weights["reliable"][earlier[0]]) if earlier else None,  # of the warm start's frame
