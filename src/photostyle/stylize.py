@@ -283,7 +283,7 @@ def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, dev
             start = initial_image(stage, settings)
         else:
             height, width = stage.content.shape[:2]
-            start = cv2.resize(image, (width, height), interpolation=cv2.INTER_LANCZOS4).clip(0, 1)
+            start = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
         objective = Objective(extractor, stage, stage_settings, device)
         image, evaluations = minimise(objective, start, device, scale, started)
         history += evaluations
