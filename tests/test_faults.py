@@ -43,7 +43,7 @@ CONFIG = {
 # that rule's last outputs and everything downstream (Snakemake does not remake an intermediate
 # file whose consumers are up to date).
 VIDEOS = ["mine.mp4", "mine_side_by_side.mp4"]
-STYLIZED = ["stylized/frame_00004.png", "stylized/frame_00005.png"]
+STYLIZED = [f"{folder}/frame_{i:05d}.png" for folder in ("optimised", "stylized") for i in (4, 5)]
 TARGETS = {
     "stylize_frame": STYLIZED + VIDEOS,
     "laplacian": ["laplacian/block00004.h5", "laplacian/block00005.h5", *STYLIZED, *VIDEOS],

@@ -122,6 +122,17 @@ def test_local_affine_post_process_keeps_a_locally_affine_recolouring_sharp(phot
     assert np.abs(cv2.blur(recoloured, (5, 5)) - recoloured).mean() * 255 > 3.0  # a blur would be far off
 
 
+def test_the_post_process_refits_the_optimised_frame_in_a_window_that_follows_the_frame_size(extractor, inputs):
+    result = stylize(extractor, inputs, replace(SETTINGS, iterations=3, local_affine=(0.1, 1e-4)), CPU)
+    frame, optimised = inputs.content / 255.0, result.optimised / 255.0
+    radius = round(0.1 * max(frame.shape[:2]))  # 6 px on this 48×64 frame
+    refit = np.rint(255 * colour.local_affine(frame, optimised, radius, 1e-4))
+    narrow = np.rint(255 * colour.local_affine(frame, optimised, 2, 1e-4))
+    assert np.abs(result.image - refit).max() <= 1  # rounding of the optimised frame
+    assert np.abs(result.image - narrow).mean() > 0.5  # a fixed 2 px window would have been another picture
+    assert np.abs(result.image.astype(float) - result.optimised).mean() > 0.5
+
+
 def test_earlier_outputs_keep_their_texture_along_a_chain_of_warps(photo):
     output = photo[:64, :96]
     still = np.zeros((64, 96, 2), np.float32)
@@ -145,7 +156,14 @@ def test_a_clip_is_stylised_in_order_each_frame_tied_to_the_previous(extractor, 
 
     frames = [np.ascontiguousarray(photo[40 + 2 * t : 88 + 2 * t, 40:104]) for t in range(3)]  # a slow pan
     clip = prepare(frames, np.ascontiguousarray(photo[:48, :64, ::-1]), offsets=(1, 2))
-    results = stylize_clip(extractor, clip, replace(SETTINGS, iterations=3), CPU, offsets=(1, 2))
+    settings = replace(SETTINGS, iterations=3, local_affine=(0.1, 1e-4))
+    results = stylize_clip(extractor, clip, settings, CPU, offsets=(1, 2))
     assert [r.image.shape for r in results] == [f.shape for f in frames]
     assert "temporal" not in results[0].history[0] and "temporal" in results[2].history[0]
-    assert len(frame_inputs(clip, 2, results, offsets=(1, 2)).previous) == 2
+    previous = frame_inputs(clip, 2, results, offsets=(1, 2)).previous
+    assert len(previous) == 2
+    # tied to what the optimiser made, not to the post-processed frames: a refit fed back would compound
+    for earlier, k in zip(previous, (1, 0), strict=True):  # frames i - 1, i - 2
+        assert not np.array_equal(results[k].optimised, results[k].image)
+        expected = Previous.of(results[k].optimised, clip.backward[2, k], earlier.weight)
+        np.testing.assert_array_equal(earlier.warped, expected.warped)

@@ -258,6 +258,9 @@ def test_a_shot_cut_restarts_the_temporal_term_and_chunks_blend_their_seams(tmp_
     # on both chains start at the cut, so the final frame 6 is the warm-up version
     assert "weight 0.000 of its warm-up version" in log("stylize_frame/frame_00005.log")
     assert np.array_equal(read_rgb(run / "stylized/frame_00006.png"), read_rgb(run / "warmup/frame_00006.png"))
+    assert np.array_equal(
+        read_rgb(run / "optimised/frame_00006.png"), read_rgb(run / "warmup_optimised/frame_00006.png")
+    )
     # the seam before chunk 4 is blended over frames 2 and 3; chunk 4 starts from their warm-up versions
     assert "weight 0.333 of its warm-up version" in log("stylize_frame/frame_00002.log")
     assert "weight 0.667 of its warm-up version" in log("stylize_frame/frame_00003.log")

@@ -72,7 +72,7 @@ def frame_inputs(
     """Frame i's inputs, tied to the stylised frames i − j in ``results`` as ``stylize_frame`` does."""
     earlier = [i - j for j in sorted(offsets) if i - j >= 0]
     long = long_term_weights({i - k: clip.reliable[i, k] for k in earlier})
-    previous = [Previous.of(results[k].image, clip.backward[i, k], long[i - k]) for k in earlier]
+    previous = [Previous.of(results[k].optimised, clip.backward[i, k], long[i - k]) for k in earlier]
     return FrameInputs(
         content=clip.frames[i],
         style=clip.style,

@@ -59,7 +59,8 @@ class Settings:
     fill: str = "colour_map"  # warm start, unreliable pixels from: frame | colour_map
     coarse_scales: tuple[float, ...] = ()  # a cold start is optimised at these fractions of the size first
     two_stage: bool = False  # a cold start is optimised without the photorealism term first (Luan et al.)
-    local_affine: tuple[int, float] | None = None  # (radius, eps) of the local-affine post-process; None: off
+    # (radius as a fraction of the frame's longest side, eps) of the local-affine post-process; None: off
+    local_affine: tuple[float, float] | None = None
     style_fallback: str = "none"  # segmentation.fallback: none | global
 
 
@@ -115,9 +116,12 @@ class FrameInputs:
 
 @dataclass
 class Result:
-    """The stylised frame and the loss terms at every evaluation of the objective."""
+    """The stylised frame, the optimiser's output it was made from, and the loss terms at every
+    evaluation of the objective. Later frames of a chain are tied to ``optimised``: fed back, the
+    post-process's refit would compound along the chain (a wide window then costs temporal coherence)."""
 
-    image: np.ndarray  # H×W×3 uint8
+    image: np.ndarray  # H×W×3 uint8, after the local-affine post-process
+    optimised: np.ndarray  # H×W×3 uint8, before it
     history: list[dict[str, float]]  # each record also has its stage's scale and the seconds since the start
 
 
@@ -287,9 +291,17 @@ def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, dev
         objective = Objective(extractor, stage, stage_settings, device)
         image, evaluations = minimise(objective, start, device, scale, started)
         history += evaluations
+    optimised = np.rint(image * 255.0).astype(np.uint8)
     if settings.local_affine:
-        image = colour.local_affine(inputs.content / 255.0, image, *settings.local_affine)
-    return Result(np.rint(image * 255.0).astype(np.uint8), history)
+        radius = post_radius(inputs.content, settings)
+        image = colour.local_affine(inputs.content / 255.0, image, radius, settings.local_affine[1])
+    return Result(np.rint(image * 255.0).astype(np.uint8), optimised, history)
+
+
+def post_radius(frame: np.ndarray, settings: Settings) -> int:
+    """The local-affine post-process's window radius in pixels: a fraction of the frame's longest
+    side, so that a setting means the same smoothing at every working size."""
+    return max(1, round(settings.local_affine[0] * max(frame.shape[:2])))
 
 
 def with_config(settings: Settings, config: dict, style_fallback: str) -> Settings:

@@ -130,11 +130,11 @@ def block_frame_files(wildcards):
 
 
 def stylize_sources(wildcards, warmup=False):
-    """(k, stylised file) for the frames k = i - j (j in J) that frame i (its warm-up version with
+    """(k, optimised file) for the frames k = i - j (j in J) that frame i (its warm-up version with
     ``warmup``) is tied to: within its chunk, and the warm-up versions before it (photostyle.chunks)."""
     run, i = wildcards.run, int(wildcards.i)
     return [
-        (k, warmup_file(run, k) if from_warmup else stylized_file(run, k))
+        (k, warmup_file(run, k, optimised=True) if from_warmup else optimised_file(run, k))
         for k, from_warmup in CHUNKS[run].sources(i, J, warmup)
     ]
 
@@ -177,9 +177,16 @@ def stylized_file(run, i):
     return f"results/{run}/stylized/frame_{int(i):05d}.png"
 
 
-def warmup_file(run, i):
-    """Path of the warm-up version of frame i (stylised by the chunk after frame i's)."""
-    return f"results/{run}/warmup/frame_{int(i):05d}.png"
+def optimised_file(run, i):
+    """Path of the optimiser's output for frame i, before the local-affine post-process: what the
+    later frames of the chain are tied to."""
+    return f"results/{run}/optimised/frame_{int(i):05d}.png"
+
+
+def warmup_file(run, i, optimised=False):
+    """Path of the warm-up version of frame i (stylised by the chunk after frame i's), or of the
+    optimiser's output it was made from."""
+    return f"results/{run}/{'warmup_optimised' if optimised else 'warmup'}/frame_{int(i):05d}.png"
 
 
 def working_pixels(run):
@@ -284,6 +291,7 @@ def stylize_inputs(wildcards, warmup=False):
         inputs["consistency"] = pair_file(run, "consistency/weights", i)
     if not warmup and seam(wildcards):
         inputs["warmup"] = warmup_file(run, i)
+        inputs["warmup_optimised"] = warmup_file(run, i, optimised=True)
     if inputs["previous"] or "warmup" in inputs:
         inputs["cuts"] = f"results/{run}/cuts.json"
     return inputs

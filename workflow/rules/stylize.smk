@@ -3,6 +3,7 @@ rule stylize_frame:
         unpack(frame_stylize_inputs),
     output:
         image="results/{run}/stylized/frame_{i}.png",
+        optimised="results/{run}/optimised/frame_{i}.png",
         losses="results/{run}/losses/frame_{i}.json",
     log:
         f"{LOGS}/stylize_frame/frame_{{i}}.log",
@@ -34,6 +35,7 @@ use rule stylize_frame as stylize_warmup with:
         unpack(warmup_stylize_inputs),
     output:
         image="results/{run}/warmup/frame_{i}.png",
+        optimised="results/{run}/warmup_optimised/frame_{i}.png",
         losses="results/{run}/warmup/losses_{i}.json",
     log:
         f"{LOGS}/stylize_warmup/frame_{{i}}.log",

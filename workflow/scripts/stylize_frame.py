@@ -1,6 +1,7 @@
-"""Rules stylize_frame and stylize_warmup: optimise frame i against the reference, tied to the stylised
-frames i - j of its shot (params.earlier, in input.previous's order); at a chunk seam, blend in the next
-chunk's warm-up version. The loss terms at every evaluation go to a JSON file (the report draws them)."""
+"""Rules stylize_frame and stylize_warmup: optimise frame i against the reference, tied to the optimised
+frames i - j of its shot (params.earlier, in input.previous's order), then refit it by the local-affine
+post-process; at a chunk seam, blend in the next chunk's warm-up version. The loss terms at every
+evaluation go to a JSON file (the report draws them)."""
 
 import json
 from pathlib import Path
@@ -55,18 +56,20 @@ frame_inputs = FrameInputs(
     style_labels=read_gray(inputs.style_labels, "label map"),
     coefficients=load_coefficients(inputs.laplacian, i),
     previous=[
-        Previous.of(read_rgb(image, "stylised frame"), backward[k], from_uint8(weights["long"][k]))
+        Previous.of(read_rgb(image, "optimised frame"), backward[k], from_uint8(weights["long"][k]))
         for k, image in zip(earlier, previous_files, strict=True)
     ],
     reliable=from_uint8(weights["reliable"][earlier[0]]) if earlier else None,  # of the warm start's frame
 )
 result = stylize(extractor, frame_inputs, settings, device)
-image = result.image
+image, optimised = result.image, result.optimised
 if params.seam:
     # the seam moves to a shot cut between frame i and the next chunk: no blending on this side of it
     weight = 0.0 if cuts.shot_start(params.seam["next_chunk"]) > i else params.seam["weight"]
     log.info("seam with the chunk at frame %d: weight %.3f of its warm-up version", params.seam["next_chunk"], weight)
     image = blend(image, read_rgb(inputs.warmup, "warm-up frame"), weight)
+    optimised = blend(optimised, read_rgb(inputs.warmup_optimised, "warm-up frame"), weight)
+write_rgb(snakemake.output.optimised, optimised)  # what later frames are tied to
 write_rgb(snakemake.output.image, image)
 write_text(snakemake.output.losses, json.dumps({"frame": int(snakemake.wildcards.i), "evaluations": result.history}))
 first, last = result.history[0], result.history[-1]
