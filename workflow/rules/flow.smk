@@ -20,26 +20,15 @@ rule flow_forward:
         "../scripts/flow.py"
 
 
-rule flow_backward:
-    input:
-        frames=block_pair_frames,
+use rule flow_forward as flow_backward with:
     output:
         "results/{run}/flow/backward_block{b}.npz",
     log:
         f"{LOGS}/flow_backward/block{{b}}.log",
     benchmark:
         f"{BENCH}/flow_backward/block{{b}}.tsv"
-    conda:
-        "../../envs/photostyle.yaml"
-    resources:
-        mem_mb=grows(FLOW_MEM_MB),
-        runtime=grows(10 + FRAMES_PER_JOB),
     params:
         direction="backward",
-        flow=FLOW_PARAMS,
-        pairs=block_pairs,
-    script:
-        "../scripts/flow.py"
 
 
 rule consistency:
