@@ -292,16 +292,17 @@ def stylize(extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, dev
         image, evaluations = minimise(objective, start, device, scale, started)
         history += evaluations
     optimised = np.rint(image * 255.0).astype(np.uint8)
-    if settings.local_affine:
-        radius = post_radius(inputs.content, settings)
-        image = colour.local_affine(inputs.content / 255.0, image, radius, settings.local_affine[1])
-    return Result(np.rint(image * 255.0).astype(np.uint8), optimised, history)
+    if not settings.local_affine:
+        return Result(optimised, optimised, history)
+    fraction, eps = settings.local_affine
+    refit = colour.local_affine(inputs.content / 255.0, image, post_radius(inputs.content, fraction), eps)
+    return Result(np.rint(refit * 255.0).astype(np.uint8), optimised, history)
 
 
-def post_radius(frame: np.ndarray, settings: Settings) -> int:
-    """The local-affine post-process's window radius in pixels: a fraction of the frame's longest
+def post_radius(frame: np.ndarray, fraction: float) -> int:
+    """The local-affine post-process's window radius in pixels: ``fraction`` of the frame's longest
     side, so that a setting means the same smoothing at every working size."""
-    return max(1, round(settings.local_affine[0] * max(frame.shape[:2])))
+    return max(1, round(fraction * max(frame.shape[:2])))
 
 
 def with_config(settings: Settings, config: dict, style_fallback: str) -> Settings:

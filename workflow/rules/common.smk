@@ -167,26 +167,31 @@ def frame_source(wildcards):
     return plan.run.video if plan.is_video else plan.sources[int(wildcards.i) - 1]
 
 
+def frame_png(run, folder, i):
+    """Path of frame i's picture in a run's folder (frames, stylized, optimised, warmup, …)."""
+    return f"results/{run}/{folder}/frame_{int(i):05d}.png"
+
+
 def frame_file(run, i):
     """Path of frame i of a run."""
-    return f"results/{run}/frames/frame_{int(i):05d}.png"
+    return frame_png(run, "frames", i)
 
 
 def stylized_file(run, i):
     """Path of stylised frame i of a run."""
-    return f"results/{run}/stylized/frame_{int(i):05d}.png"
+    return frame_png(run, "stylized", i)
 
 
 def optimised_file(run, i):
     """Path of the optimiser's output for frame i, before the local-affine post-process: what the
     later frames of the chain are tied to."""
-    return f"results/{run}/optimised/frame_{int(i):05d}.png"
+    return frame_png(run, "optimised", i)
 
 
 def warmup_file(run, i, optimised=False):
     """Path of the warm-up version of frame i (stylised by the chunk after frame i's), or of the
     optimiser's output it was made from."""
-    return f"results/{run}/{'warmup_optimised' if optimised else 'warmup'}/frame_{int(i):05d}.png"
+    return frame_png(run, "warmup_optimised" if optimised else "warmup", i)
 
 
 def working_pixels(run):

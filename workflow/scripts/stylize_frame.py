@@ -68,7 +68,7 @@ if params.seam:
     weight = 0.0 if cuts.shot_start(params.seam["next_chunk"]) > i else params.seam["weight"]
     log.info("seam with the chunk at frame %d: weight %.3f of its warm-up version", params.seam["next_chunk"], weight)
     image = blend(image, read_rgb(inputs.warmup, "warm-up frame"), weight)
-    optimised = blend(optimised, read_rgb(inputs.warmup_optimised, "warm-up frame"), weight)
+    optimised = blend(optimised, read_rgb(inputs.warmup_optimised, "optimised warm-up frame"), weight)
 write_rgb(snakemake.output.optimised, optimised)  # what later frames are tied to
 write_rgb(snakemake.output.image, image)
 write_text(snakemake.output.losses, json.dumps({"frame": int(snakemake.wildcards.i), "evaluations": result.history}))
