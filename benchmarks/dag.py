@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 import yaml
 
+from photostyle.config import changed, complete
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,9 +38,8 @@ def write_input(folder: Path, n_frames: int) -> None:
         cv2.imwrite(str(frames / f"{i:05d}.png"), np.stack([moved, ramp, 255 - moved], axis=-1))
     cv2.imwrite(str(folder / "style.png"), np.full((16, 24, 3), (40, 90, 200), np.uint8))
     (folder / "runs.tsv").write_text(f"run\tvideo\tstyle\nlong\t{frames}\t{folder / 'style.png'}\n")
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config |= {"runs": str(folder / "runs.tsv"), "demo": False}
-    config["input"]["size"] = None
+    shipped = complete(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+    config = changed({"runs": str(folder / "runs.tsv"), "demo": False, "input.size": None}, shipped)
     (folder / "config").mkdir()
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from photostyle.config import defaults as schema_defaults
 from photostyle.consistency import RUDER, reliable_weights
 from photostyle.flow import compute_flow, read_flo, warp
 from photostyle.images import read_gray, read_rgb
@@ -142,7 +142,7 @@ def main() -> None:
     }
     print(f"| method | {' | '.join(sequences)} |")
     print("|---|" + "---|" * len(sequences))
-    defaults = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["consistency"]
+    defaults = schema_defaults()["consistency"]
     for name, options in methods.items():
         cells = []
         for paths in sequences.values():

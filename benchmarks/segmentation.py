@@ -19,8 +19,8 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from photostyle.config import defaults
 from photostyle.consistency import reliable_weights
 from photostyle.flow import compute_flow
 from photostyle.images import read_rgb, resize_longest
@@ -33,8 +33,8 @@ PAIRS = (1, 4, 11, 14, 17, 26, 30, 43, 53, 59)
 
 
 def config() -> dict:
-    """The defaults of config/config.yaml."""
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    """The schema's defaults (those of a run)."""
+    return defaults()
 
 
 def kmeans_labels(reference: np.ndarray, photo: np.ndarray, k: int, position_weight: float):

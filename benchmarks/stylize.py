@@ -36,13 +36,14 @@ import torch
 
 from photostyle import sequence
 from photostyle.allocator import keep_freed_memory
-from photostyle.colour import local_affine
+from photostyle.config import changed
 from photostyle.device import resolve_device
+from photostyle.frame_inputs import FrameInputs
 from photostyle.images import read_rgb
 from photostyle.matting import MattingLaplacian, matting_coefficients
 from photostyle.metrics import affine_residual, style_fidelity, video_warping_error
 from photostyle.sequence import Clip, prepare, stylize_clip
-from photostyle.stylize import FrameInputs, Objective, Settings, converged, minimise, stylize, to_tensor
+from photostyle.stylize import Objective, Settings, converged, minimise, stylize, to_tensor
 from photostyle.vgg import VGGFeatures, load_network
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -72,12 +73,12 @@ def davis_pair(width: int, height: int) -> Clip:
     def fit(image: np.ndarray) -> np.ndarray:
         return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
-    return prepare([fit(f) for f in frames], fit(style), offsets=(1,))
+    return prepare([fit(f) for f in frames], fit(style), changed({"temporal.offsets": [1]}))
 
 
 def random_extractor() -> VGGFeatures:
     """VGG-19 with seeded random weights, truncated at the layers of the default settings."""
-    settings = Settings()
+    settings = Settings.defaults()
     return VGGFeatures(
         load_network("vgg19", None, allow_random=True).features, [*settings.content_layers, *settings.style_layers]
     )
@@ -107,7 +108,7 @@ def vgg_pass(extractor: VGGFeatures, image: torch.Tensor) -> None:
 
 def frame_inputs(clip: Clip, i: int, results: list) -> FrameInputs:
     """Inputs of frame i of a prepared pair, tied to frame i − 1's result when there is one (J = {1})."""
-    return sequence.frame_inputs(clip, i, results, offsets=(1,))
+    return sequence.frame_inputs(clip, i, results)
 
 
 def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations: int = 10, rounds: int = 5) -> None:
@@ -119,7 +120,7 @@ def part_iteration(extractor, device, sizes=((256, 144), (512, 288)), iterations
     print("|---|---|---|---|---|---|")
     for width, height in sizes:
         clip = davis_pair(width, height)
-        settings = Settings(iterations=iterations, tolerance=0.0)
+        settings = Settings.defaults(iterations=iterations, tolerance=0.0)
         first = stylize(extractor, frame_inputs(clip, 0, []), replace(settings, coarse_scales=()), device)
         inputs = frame_inputs(clip, 1, [first])
         inputs = replace(inputs, previous=inputs.previous * 3)  # J = {1, 2, 4}: three temporal terms
@@ -160,7 +161,7 @@ def part_frame(extractor, device, sizes=((512, 288), (1024, 576))) -> None:
             inputs = frame_inputs(clip, i, results)
             synchronise(device)
             start = time.perf_counter()
-            results.append(stylize(extractor, inputs, Settings(), device))
+            results.append(stylize(extractor, inputs, clip.settings(), device))
             synchronise(device)
             row += [f"{time.perf_counter() - start:.1f}", str(len(results[-1].history))]
         print(f"| {width}×{height} | {' | '.join(row)} |")
@@ -190,8 +191,8 @@ def stop_point(history: list[dict], settings: Settings) -> tuple[int, float, flo
 def part_convergence(extractor, device, reference_iterations: int = 1000, cap: int = 250) -> None:
     print(f"\n## Iterations to reach the loss of a {reference_iterations}-iteration single-scale cold start (+2 %)\n")
     clip = davis_pair(256, 144)
-    cold = Settings(iterations=reference_iterations, tolerance=0.0, coarse_scales=(), fill="frame")
-    default = Settings()
+    cold = Settings.defaults(iterations=reference_iterations, tolerance=0.0, init="frame", fill="frame")
+    default = Settings.defaults()
     print(
         f"davis_bike_cutie frames 1 and 2 at {clip.frames[0].shape[1]}×{clip.frames[0].shape[0]}, "
         "4 k-means classes, J = {1}"
@@ -214,16 +215,16 @@ def part_convergence(extractor, device, reference_iterations: int = 1000, cap: i
             f"(loss {reference.history[-1]['total']:.4g}) | {len(reference.history)} | {ref_seconds:.1f} | 1.00 | | | |"
         )
         if i == 0:
-            base = Settings(iterations=cap, tolerance=0.0, coarse_scales=())
+            base = Settings.defaults(iterations=cap, tolerance=0.0, init="frame")
             strategies = {
-                "single scale (default)": base,
+                "single scale": base,
                 "single scale, strong Wolfe line search": replace(base, line_search="strong_wolfe"),
                 "coarse-to-fine ½ → 1": replace(base, coarse_scales=(0.5,)),
-                "single scale, colour-transfer init": replace(base, init="colour_transfer"),
+                "single scale, colour-transfer init (default)": replace(base, init="colour_transfer"),
                 "single scale, L-BFGS history 10": replace(base, history_size=10),
             }
         else:
-            base = Settings(iterations=cap // 2, tolerance=0.0)
+            base = Settings.defaults(iterations=cap // 2, tolerance=0.0)
             strategies = {
                 "warm start, disocclusions from the colour map (default)": base,
                 "warm start, disocclusions from the frame": replace(base, fill="frame"),
@@ -268,9 +269,9 @@ def part_laplacian() -> None:
         frame = read_rgb(path)
         cf_laplacian(frame[:8, :8] / 255.0)  # numba compilation outside the timing
         theirs_s = min(_timed(lambda frame=frame: cf_laplacian(frame / 255.0))[0] for _ in range(3))
-        ours_s = min(_timed(lambda frame=frame: matting_coefficients(frame))[0] for _ in range(3))
+        ours_s = min(_timed(lambda frame=frame: matting_coefficients(frame, 1e-7, 1))[0] for _ in range(3))
         matrix = cf_laplacian(frame / 255.0)
-        coefficients = matting_coefficients(frame)
+        coefficients = matting_coefficients(frame, 1e-7, 1)
         v = frame / 255.0 + np.random.default_rng(0).uniform(0, 0.1, frame.shape)
         ours = MattingLaplacian(coefficients, torch.device("cpu"))(
             torch.from_numpy(v.transpose(2, 0, 1).astype(np.float32))
@@ -323,7 +324,7 @@ def part_metrics(
     extractor, device, longest: int = 256, sequences: tuple[str, ...] = tuple(SEQUENCES), gammas: tuple[float, ...] = ()
 ) -> None:
     """Each sequence with the temporal loss at the default γ (or at each of ``gammas``) and off (γ = 0)."""
-    default = Settings().weights.temporal
+    default = Settings.defaults().weights.temporal
     print(f"\n## Metrics on the shared sequences (longest side {longest}, 8 frames at most, J = {{1, 2, 4}})\n")
     print("Warping error (Lai et al.): RGB in [0, 1], flow between input frames, occlusions from the default")
     print("forward/backward check, mean over consecutive pairs. Photorealism: mean local-affine residual (0-255).")
@@ -337,9 +338,9 @@ def part_metrics(
         frames, style = frames_of(name, longest)
         clip = prepare(frames, style)
         for gamma in (*(gammas or (default,)), 0.0):
-            settings = replace(Settings(), weights=replace(Settings().weights, temporal=gamma))
+            settings = Settings.defaults(weights={"temporal": gamma})
             start = time.perf_counter()
-            results = stylize_clip(extractor, clip, settings, device)
+            results = stylize_clip(extractor, clip, device, settings)
             per_frame = (time.perf_counter() - start) / len(frames)
             outputs = [r.image / 255.0 for r in results]
             inputs = [f / 255.0 for f in frames]
@@ -347,10 +348,9 @@ def part_metrics(
             visible = [clip.reliable[t, t - 1] > 0.5 for t in range(1, len(frames))]
             out_err = video_warping_error(outputs, flows, visible)
             in_err = video_warping_error(inputs, flows, visible)
-            real = np.mean([affine_residual(i, o) for i, o in zip(inputs, outputs, strict=True)])
-            smoothed = np.mean(
-                [affine_residual(i, local_affine(i, o, 2, 1e-4)) for i, o in zip(inputs, outputs, strict=True)]
-            )
+            optimised = [r.optimised / 255.0 for r in results]
+            real = np.mean([affine_residual(i, o) for i, o in zip(inputs, optimised, strict=True)])
+            smoothed = np.mean([affine_residual(i, o) for i, o in zip(inputs, outputs, strict=True)])
             fidelity = np.mean(
                 [
                     np.mean(list(style_fidelity(o, lab, style / 255.0, clip.style_labels).values()))
@@ -367,7 +367,7 @@ def _stylize_one_frame(size: tuple[int, int], threads: int, keep: bool, queue) -
     torch.set_num_threads(threads)
     if keep:
         keep_freed_memory()
-    settings = Settings(iterations=10, tolerance=0.0)
+    settings = Settings.defaults(iterations=10, tolerance=0.0)
     extractor = random_extractor()
     clip = davis_pair(*size)
     first = stylize(extractor, frame_inputs(clip, 0, []), settings, torch.device("cpu"))

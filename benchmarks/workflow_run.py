@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from photostyle.config import changed, complete
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -28,14 +30,8 @@ def workflow_run(
     (folder / "config").mkdir(parents=True, exist_ok=True)
     rows = "".join(f"{run}\t{video}\t{style}\n" for run, (video, style) in videos.items())
     (folder / "config" / "runs.tsv").write_text("run\tvideo\tstyle\n" + rows)
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config |= {"runs": "config/runs.tsv", "demo": False, "device": "cpu"}
-    for dotted, value in changes.items():
-        *parents, key = dotted.split(".")
-        node = config
-        for parent in parents:
-            node = node[parent]
-        node[key] = value
+    shipped = complete(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+    config = changed({"runs": "config/runs.tsv", "demo": False, "device": "cpu", **changes}, shipped)
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores)]
     command += ["--configfile", "config/config.yaml", *options]

@@ -12,6 +12,8 @@ import pytest
 import skimage.data
 import yaml
 
+from photostyle.config import defaults
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 # The pipeline tests stylise with seeded random VGG-19 weights, as the demo did before it moved to the
@@ -60,9 +62,7 @@ def mounted_tmpfs(folder: Path, options: str) -> Iterator[Path]:
 
 def ade_names() -> dict[int, str]:
     """150 class names: those the default groups list, then fillers (as a hub model's id2label)."""
-    groups = yaml.safe_load((REPO / "config" / "schema" / "config.schema.yaml").read_text())["properties"][
-        "segmentation"
-    ]["properties"]["groups"]["default"]
+    groups = defaults()["segmentation"]["groups"]
     names = [name for group in groups for name in group["classes"]]
     names += [f"thing {k}" for k in range(150 - len(names))]
     return dict(enumerate(names))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photostyle.chunks import Chunks, blend
+from photostyle.chunks import Chunks, blend, seam_weight
 from photostyle.errors import InputError
 
 J = [1, 2, 4]
@@ -56,3 +56,11 @@ def test_blend_mixes_two_frames_by_weight():
     dark, light = np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 200, np.uint8)
     assert blend(dark, light, 0.0).max() == 0 and blend(dark, light, 1.0).min() == 200
     assert (blend(dark, light, 0.25) == 50).all()
+
+
+def test_the_seam_moves_to_a_shot_cut_among_the_overlap_frames():
+    seam = {"weight": 0.6, "next_chunk": 9}
+    assert seam_weight(7, seam, lambda i: 1) == 0.6  # one shot: the chunk's warm-up version is blended in
+    assert seam_weight(7, seam, lambda i: 8 if i >= 8 else 1) == 0.0  # a shot starts at 8, after frame 7
+    assert seam_weight(8, seam, lambda i: 8 if i >= 8 else 1) == 0.6  # frame 8 is in the next chunk's shot
+    assert seam_weight(7, None, lambda i: 1) == 0.0

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from photostyle.config import defaults
 from photostyle.consistency import RUDER, landing_weight, long_term_weights, reliable_weights
 from photostyle.flow import compute_flow, read_flo
 from photostyle.images import read_gray, read_rgb
@@ -29,12 +30,8 @@ def test_disoccluded_region_is_zeroed_and_the_rest_kept():
 
 
 def test_default_check_zeroes_the_disocclusion_and_keeps_the_rest():
-    """With the default criteria of config.yaml and frames that show the motion."""
-    import yaml
-
-    from tests.conftest import REPO
-
-    criteria = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["consistency"]
+    """With the default criteria (the schema's) and frames that show the motion."""
+    criteria = defaults()["consistency"]
     rng = np.random.default_rng(0)
     background = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     texture = rng.integers(0, 256, (Y1 - Y0, X1 - X0, 3), dtype=np.uint8)
@@ -110,9 +107,6 @@ def test_ruder_check_agrees_with_the_weights_shipped_with_marple8(shared):
 
 def test_default_weights_find_sintel_occlusions(shared):
     """F1 of the default check's unreliable pixels against Sintel's occlusion mask (fusion flow, clean pass)."""
-    import yaml
-
-    from tests.conftest import REPO
 
     root = shared / "flow_gt" / "sintel_alley_1"
     frame_2, frame_3 = (read_rgb(root / "clean" / f"frame_000{n}.png") for n in (2, 3))
@@ -121,7 +115,7 @@ def test_default_weights_find_sintel_occlusions(shared):
     h, w = occluded.shape
     xs, ys = np.arange(w)[None] + truth[..., 0], np.arange(h)[:, None] + truth[..., 1]
     scored = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)  # Sintel's mask leaves out pixels leaving the frame
-    criteria = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["consistency"]
+    criteria = defaults()["consistency"]
     flows = {"forward": compute_flow(frame_3, frame_2, "fusion"), "backward": compute_flow(frame_2, frame_3, "fusion")}
     flagged = {}
     for name, options in {"ruder": RUDER, "default": criteria}.items():

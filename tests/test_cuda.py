@@ -13,8 +13,9 @@ import torchvision
 
 from photostyle.device import resolve_device
 from photostyle.flow import compute_flow
+from photostyle.frame_inputs import FrameInputs, Previous
 from photostyle.matting import MattingLaplacian, matting_coefficients
-from photostyle.stylize import FrameInputs, Objective, Previous, Settings, stylize, to_tensor
+from photostyle.stylize import Objective, Settings, stylize, to_tensor
 from photostyle.vgg import VGGFeatures
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to torch")
@@ -26,7 +27,7 @@ def test_auto_picks_the_gpu():
 
 
 def test_laplacian_product_on_the_gpu_equals_the_cpu(photo):
-    coefficients = matting_coefficients(np.ascontiguousarray(photo[:100, :120]))
+    coefficients = matting_coefficients(np.ascontiguousarray(photo[:100, :120]), 1e-7, 1)
     values = torch.rand(3, 100, 120)
     on_cpu = MattingLaplacian(coefficients, CPU)(values)
     on_gpu = MattingLaplacian(coefficients, CUDA)(values.to(CUDA)).cpu()
@@ -41,8 +42,10 @@ def test_objective_and_stylisation_on_the_gpu(photo):
     style = np.ascontiguousarray(photo[:96, :128, ::-1])
     labels = (np.arange(96)[:, None] // 48 * np.ones((1, 128))).astype(np.uint8)
     previous = [Previous(np.full(content.shape, 0.5, np.float32), np.ones(content.shape[:2], np.float32))]
-    inputs = FrameInputs(content, style, labels, labels, matting_coefficients(content), previous)
-    settings = Settings(iterations=20, style_layers=tuple(layers[:4]), content_layers=("relu4_2",))
+    inputs = FrameInputs(content, style, labels, labels, matting_coefficients(content, 1e-7, 1), previous)
+    settings = Settings.defaults(
+        iterations=20, style_layers=tuple(layers[:4]), content_layers=("relu4_2",), init="frame", local_affine=None
+    )
     terms = {}
     for device in (CPU, CUDA):
         extractor = VGGFeatures(features, layers).to(device)
@@ -64,10 +67,10 @@ def test_raft_runs_on_the_gpu(photo, raft_weights):
 
 
 def test_scene_parsing_on_the_gpu(model_folder, photo):
-    from photostyle.scene_parsing import group_probabilities, load_parser
+    from photostyle.scene_parsing import load_parser
     from tests.test_segmentation import SETTINGS
 
     settings = {**SETTINGS, "model": str(model_folder), "size": 96}
-    on_cpu = group_probabilities(load_parser(settings, "cpu"), photo[:75, :101], 96)
-    on_gpu = group_probabilities(load_parser(settings, "cuda"), photo[:75, :101], 96)
+    on_cpu = load_parser(settings, "cpu").group_probabilities(photo[:75, :101], 96)
+    on_gpu = load_parser(settings, "cuda").group_probabilities(photo[:75, :101], 96)
     np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-3)

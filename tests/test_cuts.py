@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
-from conftest import REPO
 
+from photostyle.config import defaults
 from photostyle.cuts import Cuts, detect_cuts
 from photostyle.errors import InputError
 from photostyle.images import read_rgb, resize_longest
 from photostyle.video import list_frame_files
 
-DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["temporal"]["cut_threshold"]
+DEFAULT = defaults()["temporal"]["cut_threshold"]
 
 
 def frames_of(folder, count: int) -> list[np.ndarray]:

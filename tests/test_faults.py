@@ -148,7 +148,7 @@ def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
     writers = {
         "frame.png": lambda path: write_rgb(path, noise),
         "flow.npz": lambda path: write_pairs(path, {"forward": {2: {1: rng.normal(size=(300, 300, 2))}}}),
-        "lap.h5": lambda path: save_coefficients(path, {1: matting_coefficients(noise)}),
+        "lap.h5": lambda path: save_coefficients(path, {1: matting_coefficients(noise, 1e-7, 1)}),
     }
     for name, write in writers.items():
         with pytest.raises(DiskFullError, match=f"no space left on the device while writing .*{name}"):
@@ -166,14 +166,15 @@ def test_a_loss_that_becomes_nan_stops_with_the_terms():
     import torch
     import torchvision
 
+    from photostyle.frame_inputs import FrameInputs
     from photostyle.matting import MattingCoefficients
-    from photostyle.stylize import FrameInputs, Settings, stylize
+    from photostyle.stylize import Settings, stylize
     from photostyle.vgg import VGGFeatures
 
     content = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
     labels = np.zeros((16, 16), np.uint8)
     corrupt = MattingCoefficients(content, np.full((14, 14, 6), np.nan, np.float32), 1e-7, 1)  # a corrupt Laplacian
-    settings = Settings(iterations=3, content_layers=("relu1_1",), style_layers=("relu1_1",), coarse_scales=())
+    settings = Settings.defaults(iterations=3, content_layers=("relu1_1",), style_layers=("relu1_1",))
     extractor = VGGFeatures(torchvision.models.vgg19(weights=None).features, ["relu1_1"])
     inputs = FrameInputs(content, content, labels, labels, corrupt)
     with pytest.raises(FloatingPointError, match=r"evaluation 1: .*'photorealism': nan"):

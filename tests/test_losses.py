@@ -71,7 +71,7 @@ def test_gram_over_class_supports_equals_the_mask_weighted_gram():
 
 def test_photorealism_loss_is_the_quadratic_form_with_gradient_two_m_v(photo):
     frame = np.ascontiguousarray(photo[:12, :16])
-    laplacian = MattingLaplacian(matting_coefficients(frame), torch.device("cpu"))
+    laplacian = MattingLaplacian(matting_coefficients(frame, 1e-7, 1), torch.device("cpu"))
     units = torch.eye(12 * 16).reshape(-1, 12, 16)
     matrix = laplacian(units).reshape(12 * 16, 12 * 16).double().numpy()
     rng = np.random.default_rng(0)

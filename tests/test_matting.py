@@ -28,7 +28,7 @@ def product(coefficients, values: np.ndarray) -> np.ndarray:
 
 
 def test_equals_pymatting_symmetric_with_zero_row_sums(frame):
-    matrix = dense(matting_coefficients(frame, eps=1e-7))
+    matrix = dense(matting_coefficients(frame, eps=1e-7, radius=1))
     reference = pymatting.cf_laplacian(frame / 255.0, epsilon=1e-7, radius=1).toarray()
     assert np.abs(matrix - reference).max() < 1e-5 * np.abs(reference).max()
     assert np.abs(matrix - matrix.T).max() < 1e-5 * np.abs(matrix).max()
@@ -40,7 +40,7 @@ def test_equals_pymatting_symmetric_with_zero_row_sums(frame):
 
 def test_affine_recolouring_costs_nothing_and_noise_does(photo):
     frame = np.ascontiguousarray(photo[64:128, 64:160])
-    coefficients = matting_coefficients(frame)
+    coefficients = matting_coefficients(frame, 1e-7, 1)
     image = frame / 255.0
 
     def quadratic(values: np.ndarray) -> float:
@@ -68,15 +68,15 @@ def test_product_on_real_frames_equals_pymatting_within_1e_5(shared, name):
     frame = read_rgb(shared / name)
     values = frame / 255.0 + np.random.default_rng(0).uniform(0, 0.1, frame.shape)
     reference = pymatting.cf_laplacian(frame / 255.0) @ values.reshape(-1, 3)
-    ours = product(matting_coefficients(frame), values)
+    ours = product(matting_coefficients(frame, 1e-7, 1), values)
     assert np.linalg.norm(ours - reference) / np.linalg.norm(reference) < 1e-5
 
 
 def test_cache_is_compact_round_trips_and_bad_files_are_named(frame, tmp_path):
-    coefficients = matting_coefficients(frame)
+    coefficients = matting_coefficients(frame, 1e-7, 1)
     assert coefficients.nbytes / (frame.shape[0] * frame.shape[1]) <= 40
     path = tmp_path / "block00001.h5"
-    flipped = matting_coefficients(np.ascontiguousarray(frame[::-1]), eps=1e-6)
+    flipped = matting_coefficients(np.ascontiguousarray(frame[::-1]), eps=1e-6, radius=1)
     save_coefficients(path, {1: coefficients, 2: flipped})  # a block of two frames
     for i, expected in ((1, coefficients), (2, flipped)):
         loaded = load_coefficients(path, i)
@@ -98,6 +98,6 @@ def test_cache_is_compact_round_trips_and_bad_files_are_named(frame, tmp_path):
 
 def test_frames_that_cannot_have_a_laplacian_are_refused():
     with pytest.raises(ValueError, match="uint8"):
-        matting_coefficients(np.zeros((8, 8, 3), np.float32))
+        matting_coefficients(np.zeros((8, 8, 3), np.float32), 1e-7, 1)
     with pytest.raises(ValueError, match="smaller than one 3×3 window"):
-        matting_coefficients(np.zeros((2, 8, 3), np.uint8))
+        matting_coefficients(np.zeros((2, 8, 3), np.uint8), 1e-7, 1)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from photostyle.errors import InputError
-from photostyle.scene_parsing import check_model_source, group_probabilities, load_parser
+from photostyle.scene_parsing import check_model_source, load_parser
 from photostyle.segmentation import reference_segmentation
 from tests.test_segmentation import SETTINGS
 
@@ -17,7 +17,7 @@ def test_network_gives_group_probabilities_at_frame_size(model_folder, photo):
     check_model_source(settings)
     parser = load_parser(settings, "cpu")
     frame = np.ascontiguousarray(photo[:75, :101])  # odd sizes: resized for inference, back to 75×101
-    scores = group_probabilities(parser, frame, settings["size"])
+    scores = parser.group_probabilities(frame, settings["size"])
     assert scores.shape == (10, 75, 101) and scores.dtype == np.float32
     assert np.isfinite(scores).all() and np.allclose(scores.sum(axis=0), 1.0, atol=1e-4)
     labels, classes = reference_segmentation("network", frame, settings, scene_parser=parser)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-import yaml
 
+from photostyle.config import defaults
 from photostyle.errors import InputError
 from photostyle.images import read_rgb
 from photostyle.segmentation import (
@@ -17,14 +17,8 @@ from photostyle.segmentation import (
     reference_segmentation,
     snap_mask,
 )
-from tests.conftest import REPO
 
-SETTINGS = {
-    key: spec["default"]
-    for key, spec in yaml.safe_load((REPO / "config" / "schema" / "config.schema.yaml").read_text())["properties"][
-        "segmentation"
-    ]["properties"].items()
-}
+SETTINGS = defaults()["segmentation"]
 
 
 def two_region_image(top, bottom, h=60, w=80, seed=0) -> np.ndarray:

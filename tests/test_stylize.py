@@ -7,18 +7,25 @@ import torch
 import torchvision
 
 from photostyle import colour
+from photostyle.config import changed
 from photostyle.flow import warp
+from photostyle.frame_inputs import FrameInputs, Previous
 from photostyle.matting import matting_coefficients
 from photostyle.metrics import affine_residual
-from photostyle.stylize import FrameInputs, Objective, Previous, Settings, Weights, initial_image, stylize, to_tensor
+from photostyle.stylize import Objective, Settings, initial_image, stylize, to_tensor
 from photostyle.vgg import VGGFeatures
 
 CPU = torch.device("cpu")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 # γ = 200: a temporal term that does not dwarf the others against this grey previous output, so that L-BFGS
 # never restarts and every iteration is one evaluation
-SETTINGS = Settings(
-    weights=Weights(temporal=200.0), iterations=15, style_layers=LAYERS, content_layers=("relu3_1",), coarse_scales=()
+SETTINGS = Settings.defaults(
+    weights={"style": 10.0, "temporal": 200.0},
+    iterations=15,
+    style_layers=LAYERS,
+    content_layers=("relu3_1",),
+    init="frame",
+    local_affine=None,
 )
 
 
@@ -37,7 +44,7 @@ def inputs(photo) -> FrameInputs:
     style_labels = np.zeros(style.shape[:2], np.uint8)
     style_labels[32:] = 1
     previous = [Previous(np.full(content.shape, 0.5, np.float32), np.ones(content.shape[:2], np.float32))]
-    return FrameInputs(content, style, labels, style_labels, matting_coefficients(content), previous)
+    return FrameInputs(content, style, labels, style_labels, matting_coefficients(content, 1e-7, 1), previous)
 
 
 def test_stylisation_lowers_the_total_loss(extractor, inputs):
@@ -82,10 +89,10 @@ def test_warm_start_takes_the_warped_output_where_reliable_and_the_colour_map_el
     warped = styled.copy()
     warped[:, 40:] = 0.5  # nothing sensible was warped there
     inputs = FrameInputs(
-        frame, frame, labels, labels, matting_coefficients(frame), [Previous(warped, reliable)], reliable
+        frame, frame, labels, labels, matting_coefficients(frame, 1e-7, 1), [Previous(warped, reliable)], reliable
     )
-    filled = initial_image(inputs, Settings(fill="colour_map"))
-    raw = initial_image(inputs, Settings(fill="frame"))
+    filled = initial_image(inputs, replace(SETTINGS, fill="colour_map"))
+    raw = initial_image(inputs, replace(SETTINGS, fill="frame"))
     np.testing.assert_allclose(filled[:, :40], styled[:, :40])
     np.testing.assert_allclose(raw[:, 40:], frame[:, 40:] / 255.0, atol=1e-6)
     fit = styled[:, 40:][styled[:, 40:] < 1]  # where the affine map did not clip
@@ -155,12 +162,12 @@ def test_a_clip_is_stylised_in_order_each_frame_tied_to_the_previous(extractor, 
     from photostyle.sequence import frame_inputs, prepare, stylize_clip
 
     frames = [np.ascontiguousarray(photo[40 + 2 * t : 88 + 2 * t, 40:104]) for t in range(3)]  # a slow pan
-    clip = prepare(frames, np.ascontiguousarray(photo[:48, :64, ::-1]), offsets=(1, 2))
+    clip = prepare(frames, np.ascontiguousarray(photo[:48, :64, ::-1]), changed({"temporal.offsets": [1, 2]}))
     settings = replace(SETTINGS, iterations=3, local_affine=(0.1, 1e-4))
-    results = stylize_clip(extractor, clip, settings, CPU, offsets=(1, 2))
+    results = stylize_clip(extractor, clip, CPU, settings)
     assert [r.image.shape for r in results] == [f.shape for f in frames]
     assert "temporal" not in results[0].history[0] and "temporal" in results[2].history[0]
-    previous = frame_inputs(clip, 2, results, offsets=(1, 2)).previous
+    previous = frame_inputs(clip, 2, results).previous
     assert len(previous) == 2
     # tied to what the optimiser made, not to the post-processed frames: a refit fed back would compound
     for earlier, k in zip(previous, (1, 0), strict=True):  # frames i - 1, i - 2

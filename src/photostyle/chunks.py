@@ -13,6 +13,7 @@ Frame numbers are 1-based. A chunk size of 0 means one chain over the clip.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,15 @@ class Chunks:
     def warmup_frames(self) -> list[int]:
         """Every frame that has a warm-up version."""
         return [i for i in range(1, self.n_frames + 1) if self.next_start(i) is not None]
+
+
+def seam_weight(i: int, seam: dict | None, shot_start: Callable[[int], int]) -> float:
+    """Weight of the next chunk's warm-up version in frame i's output: ``seam["weight"]`` (from
+    ``Chunks.seam_weight``), or 0 when a shot starts after frame i and at or before the next
+    chunk's first frame ``seam["next_chunk"]`` (the seam moves to the cut); 0 without a seam."""
+    if not seam or shot_start(seam["next_chunk"]) > i:
+        return 0.0
+    return seam["weight"]
 
 
 def blend(image: np.ndarray, other: np.ndarray, weight: float) -> np.ndarray:

@@ -46,6 +46,19 @@ def resolve_method(method: str, models: dict | None = None, raft_model: str = "l
     return "raft" if raft_available(raft_model, (models or {}).get("raft") or {}) else "fusion"
 
 
+def flow_options(flow: dict, models: dict) -> dict:
+    """``compute_flow``'s options from the config's ``flow`` and ``models`` sections: ``auto``
+    resolved, and each option only for the method it matters to (so that, as rule params, a
+    change to another method's option reruns nothing)."""
+    method = resolve_method(flow["method"], models, flow["raft_model"])
+    options = {"method": method, "max_side": flow["max_side"]}
+    if method == "dis":
+        options["dis_preset"] = flow["dis_preset"]
+    if method == "raft":
+        options |= {"raft_model": flow["raft_model"], "models": {"raft": models["raft"]}}
+    return options
+
+
 def compute_flow(
     frame_a: np.ndarray,
     frame_b: np.ndarray,

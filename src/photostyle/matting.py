@@ -60,8 +60,9 @@ def _window_sums(values: np.ndarray, size: int) -> np.ndarray:
     return sums.reshape(values.shape)[r : values.shape[0] - r, r : values.shape[1] - r]
 
 
-def matting_coefficients(frame: np.ndarray, eps: float = 1e-7, radius: int = 1) -> MattingCoefficients:
-    """Per-window coefficients of the Matting Laplacian of an H×W×3 uint8 frame (vectorised)."""
+def matting_coefficients(frame: np.ndarray, eps: float, radius: int) -> MattingCoefficients:
+    """Per-window coefficients of the Matting Laplacian of an H×W×3 uint8 frame (vectorised): ``eps``
+    regularises each window, ``radius`` its half-size (1: the 3×3 windows of Levin et al.)."""
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"the Matting Laplacian needs an H×W×3 uint8 frame, not {frame.dtype} {frame.shape}")
     size = 2 * radius + 1

@@ -56,6 +56,25 @@ class SceneParser:
     groups: torch.Tensor  # classes × groups, 0/1
     device: torch.device
 
+    def group_probabilities(self, frame: np.ndarray, size: int) -> np.ndarray:
+        """Probability of each group at each pixel (G×H×W float32) of an H×W×3 uint8 RGB frame.
+
+        The frame is resized so that its longest side is ``size`` (aspect kept), parsed, and the
+        class probabilities are brought back to the frame's size and summed per group.
+        """
+        h, w = frame.shape[:2]
+        scale = size / max(h, w)
+        small = cv2.resize(frame, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
+        task = {"task_inputs": ["semantic"]} if "OneFormer" in type(self.processor).__name__ else {}
+        inputs = self.processor(images=small, return_tensors="pt", do_resize=False, **task)
+        inputs = {key: value.to(self.device) if torch.is_tensor(value) else value for key, value in inputs.items()}
+        with torch.inference_mode():
+            outputs = self.model(**inputs)
+            probabilities = _class_probabilities(outputs, small.shape[:2])
+            probabilities = torch.nn.functional.interpolate(probabilities[None], size=(h, w), mode="bilinear")[0]
+            grouped = torch.einsum("chw,cg->ghw", probabilities, self.groups)
+        return grouped.cpu().numpy().astype(np.float32)
+
 
 # What a checkpoint needs from a hub repository (not the TensorFlow/Flax copies many also hold).
 HUB_FILES = ["*.json", "*.safetensors", "pytorch_model*.bin", "*.txt"]
@@ -111,26 +130,6 @@ def load_parser(settings: dict, device: str = "auto") -> SceneParser:
     groups[torch.arange(len(owner)), torch.from_numpy(owner)] = 1.0
     log.info("scene parsing: %s (%s) on %s", settings["model"], type(network).__name__, target)
     return SceneParser(network, processor, groups, target)
-
-
-def group_probabilities(parser: SceneParser, frame: np.ndarray, size: int) -> np.ndarray:
-    """Probability of each group at each pixel (G×H×W float32) of an H×W×3 uint8 RGB frame.
-
-    The frame is resized so that its longest side is ``size`` (aspect kept), parsed, and the
-    class probabilities are brought back to the frame's size and summed per group.
-    """
-    h, w = frame.shape[:2]
-    scale = size / max(h, w)
-    small = cv2.resize(frame, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
-    task = {"task_inputs": ["semantic"]} if "OneFormer" in type(parser.processor).__name__ else {}
-    inputs = parser.processor(images=small, return_tensors="pt", do_resize=False, **task)
-    inputs = {key: value.to(parser.device) if torch.is_tensor(value) else value for key, value in inputs.items()}
-    with torch.inference_mode():
-        outputs = parser.model(**inputs)
-        probabilities = _class_probabilities(outputs, small.shape[:2])
-        probabilities = torch.nn.functional.interpolate(probabilities[None], size=(h, w), mode="bilinear")[0]
-        grouped = torch.einsum("chw,cg->ghw", probabilities, parser.groups)
-    return grouped.cpu().numpy().astype(np.float32)
 
 
 def _class_probabilities(outputs, size: tuple[int, int]) -> torch.Tensor:

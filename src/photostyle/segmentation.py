@@ -306,9 +306,7 @@ def reference_segmentation(
         legend = dict(zip(classes.names, classes.colours, strict=True))
         labels = snap_mask(mask, name, legend, settings["snap_distance"], settings["max_unmatched"])
         return resize_labels(labels, width, height), classes
-    from photostyle.scene_parsing import group_probabilities  # torch and transformers only where needed
-
-    return labels_from_scores(group_probabilities(scene_parser, style, settings["size"])), classes
+    return labels_from_scores(scene_parser.group_probabilities(style, settings["size"])), classes
 
 
 def frame_scores(
@@ -330,6 +328,4 @@ def frame_scores(
         return class_masks(resize_labels(labels, width, height), len(classes.names))
     if classes.method == "kmeans":
         return kmeans_scores(frame, classes.clusters, reference=False)
-    from photostyle.scene_parsing import group_probabilities
-
-    return group_probabilities(scene_parser, frame, settings["size"])
+    return scene_parser.group_probabilities(frame, settings["size"])

@@ -18,16 +18,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import torch
 
 from photostyle import colour, losses
-from photostyle.flow import warp
-from photostyle.matting import MattingCoefficients, MattingLaplacian, matting_coefficients
-from photostyle.segmentation import class_masks, resize_labels
+from photostyle.config import defaults
+from photostyle.frame_inputs import FrameInputs
+from photostyle.matting import MattingLaplacian
+from photostyle.segmentation import class_masks
 from photostyle.vgg import VGGFeatures
 
 log = logging.getLogger(__name__)
@@ -37,81 +38,57 @@ log = logging.getLogger(__name__)
 class Weights:
     """Weight of each loss term (config ``stylize.weights``)."""
 
-    content: float = 5.0
-    style: float = 10.0
-    photorealism: float = 1e3
-    temporal: float = 10000.0
+    content: float
+    style: float
+    photorealism: float  # λ
+    temporal: float  # γ
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Optimisation settings (config ``stylize``)."""
+    """Optimisation settings: the config's ``stylize`` section (its defaults are the schema's, see
+    ``from_config`` and ``defaults``), and ``segmentation.fallback``."""
 
-    weights: Weights = field(default_factory=Weights)
-    content_layers: tuple[str, ...] = ("relu4_2",)
-    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-    iterations: int = 300  # cap per stage
-    tolerance: float = 1e-3  # stop when the loss falls by less than this (relative) over `window` iterations
-    window: int = 10
-    line_search: str = "none"  # none (one evaluation per iteration) | strong_wolfe
-    history_size: int = 50
-    init: str = "frame"  # cold start from: frame | colour_transfer
-    fill: str = "colour_map"  # warm start, unreliable pixels from: frame | colour_map
-    coarse_scales: tuple[float, ...] = ()  # a cold start is optimised at these fractions of the size first
-    two_stage: bool = False  # a cold start is optimised without the photorealism term first (Luan et al.)
+    weights: Weights
+    content_layers: tuple[str, ...]
+    style_layers: tuple[str, ...]
+    iterations: int  # cap per stage
+    tolerance: float  # stop when the loss falls by less than this (relative) over `window` iterations
+    window: int
+    line_search: str  # none (one evaluation per iteration) | strong_wolfe
+    history_size: int
+    init: str  # cold start from: frame | colour_transfer
+    fill: str  # warm start, unreliable pixels from: frame | colour_map
+    coarse_scales: tuple[float, ...]  # a cold start is optimised at these fractions of the size first
+    two_stage: bool  # a cold start is optimised without the photorealism term first (Luan et al.)
     # (radius as a fraction of the frame's longest side, eps) of the local-affine post-process; None: off
-    local_affine: tuple[float, float] | None = None
-    style_fallback: str = "none"  # segmentation.fallback: none | global
-
-
-@dataclass(frozen=True)
-class Previous:
-    """An earlier stylised frame warped onto this one, with its long-term weights c_long."""
-
-    warped: np.ndarray  # H×W×3 float32 in [0, 1]
-    weight: np.ndarray  # H×W float32 in [0, 1]
+    local_affine: tuple[float, float] | None
+    style_fallback: str  # segmentation.fallback: none | global
 
     @classmethod
-    def of(cls, output: np.ndarray, backward: np.ndarray, weight: np.ndarray) -> Previous:
-        """An earlier output (H×W×3 uint8) warped along the backward flow, bicubic: a bilinear warp
-        blurs, and along a chain the blur of every step adds up and fades the stylised texture."""
-        warped = warp(output.astype(np.float32) / 255.0, backward, interpolation=cv2.INTER_CUBIC)
-        return cls(np.clip(warped, 0.0, 1.0), weight)
-
-
-@dataclass(frozen=True)
-class FrameInputs:
-    """Everything the objective of one frame is built from, at one size."""
-
-    content: np.ndarray  # H×W×3 uint8
-    style: np.ndarray  # h×w×3 uint8
-    content_labels: np.ndarray  # H×W class ids
-    style_labels: np.ndarray  # h×w class ids
-    coefficients: MattingCoefficients
-    previous: list[Previous] = field(default_factory=list)
-    reliable: np.ndarray | None = None  # H×W weights against previous[0]'s frame (the warm start's trust)
-
-    def scaled(self, scale: float) -> FrameInputs:
-        """The same inputs at ``scale`` × their size (the Laplacian rebuilt from the resized frame)."""
-        if scale == 1.0:
-            return self
-
-        def size(image: np.ndarray) -> tuple[int, int]:
-            return max(round(image.shape[1] * scale), 3), max(round(image.shape[0] * scale), 3)
-
-        def area(image: np.ndarray, like: np.ndarray) -> np.ndarray:
-            return cv2.resize(image, size(like), interpolation=cv2.INTER_AREA)
-
-        content = area(self.content, self.content)
-        return FrameInputs(
-            content=content,
-            style=area(self.style, self.style),
-            content_labels=resize_labels(self.content_labels, *size(self.content)),
-            style_labels=resize_labels(self.style_labels, *size(self.style)),
-            coefficients=matting_coefficients(content, self.coefficients.eps, self.coefficients.radius),
-            previous=[Previous(area(p.warped, self.content), area(p.weight, self.content)) for p in self.previous],
-            reliable=None if self.reliable is None else area(self.reliable, self.content),
+    def from_config(cls, config: dict, style_fallback: str) -> Settings:
+        """Settings from the config's ``stylize`` section and ``segmentation.fallback``."""
+        post = config["local_affine"]
+        keys = ("iterations", "tolerance", "window", "line_search", "history_size", "init", "fill", "two_stage")
+        return cls(
+            weights=Weights(**config["weights"]),
+            content_layers=tuple(config["content_layers"]),
+            style_layers=tuple(config["style_layers"]),
+            coarse_scales=tuple(config["coarse_scales"]),
+            local_affine=(post["radius"], post["eps"]) if post["enabled"] else None,
+            style_fallback=style_fallback,
+            **{key: config[key] for key in keys},
         )
+
+    @classmethod
+    def defaults(cls, **changes: object) -> Settings:
+        """The schema's defaults (those of a run), with ``changes``; ``weights`` may be a dict of the
+        weights to change."""
+        config = defaults()
+        settings = cls.from_config(config["stylize"], config["segmentation"]["fallback"])
+        if isinstance(changes.get("weights"), dict):
+            changes["weights"] = replace(settings.weights, **changes["weights"])
+        return replace(settings, **changes)
 
 
 @dataclass
@@ -303,19 +280,3 @@ def post_radius(frame: np.ndarray, fraction: float) -> int:
     """The local-affine post-process's window radius in pixels: ``fraction`` of the frame's longest
     side, so that a setting means the same smoothing at every working size."""
     return max(1, round(fraction * max(frame.shape[:2])))
-
-
-def with_config(settings: Settings, config: dict, style_fallback: str) -> Settings:
-    """Settings from the config's ``stylize`` section."""
-    post = config["local_affine"]
-    keys = ("iterations", "tolerance", "window", "line_search", "history_size", "init", "fill", "two_stage")
-    return replace(
-        settings,
-        weights=Weights(**config["weights"]),
-        content_layers=tuple(config["content_layers"]),
-        style_layers=tuple(config["style_layers"]),
-        coarse_scales=tuple(config["coarse_scales"]),
-        local_affine=(post["radius"], post["eps"]) if post["enabled"] else None,
-        style_fallback=style_fallback,
-        **{key: config[key] for key in keys},
-    )

@@ -10,15 +10,16 @@ import torch
 
 from photostyle.allocator import keep_freed_memory
 from photostyle.atomic import write_text
-from photostyle.chunks import blend
+from photostyle.chunks import blend, seam_weight
 from photostyle.consistency import from_uint8
 from photostyle.cuts import Cuts
 from photostyle.device import resolve_device
+from photostyle.frame_inputs import assemble
 from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.logs import setup
 from photostyle.matting import load_coefficients
 from photostyle.pairs import read_pairs
-from photostyle.stylize import FrameInputs, Previous, Settings, stylize, with_config
+from photostyle.stylize import Settings, stylize
 from photostyle.vgg import VGGFeatures, weights_from_config
 from photostyle.video import RANDOM_WEIGHTS_NOTE
 
@@ -28,7 +29,7 @@ if snakemake.config["stylize"]["keep_freed_memory"] and not keep_freed_memory():
 torch.set_num_threads(snakemake.threads)
 torch.use_deterministic_algorithms(True)
 inputs, params = snakemake.input, snakemake.params
-settings = with_config(Settings(), params.stylize, params.style_fallback)
+settings = Settings.from_config(params.stylize, params.style_fallback)
 device = resolve_device(params.device)
 network = weights_from_config(params.models)
 log.info("features: %s; device %s; %d threads", network.source, device, torch.get_num_threads())
@@ -38,39 +39,34 @@ if network.random:
                "They demonstrate the pipeline, not the method. Set models.<network>.path.\n")  # fmt: skip
 extractor = VGGFeatures.of(network, [*settings.content_layers, *settings.style_layers]).to(device)
 
-frame = read_rgb(inputs.frame, "frame")
-i, earlier, previous_files = int(snakemake.wildcards.i), params.earlier, list(inputs.previous)
+i, earlier = int(snakemake.wildcards.i), params.earlier
 cuts = Cuts.read(inputs.cuts) if "cuts" in inputs.keys() else None
-shot = cuts.shot_start(i) if cuts else 1
-dropped = [k for k in earlier if k < shot]  # a new shot started after them: no temporal term, no warm start
-if dropped:
-    log.info("frame %d is in the shot that starts at frame %d: not tied to frames %s", i, shot, dropped)
-    previous_files = [path for k, path in zip(earlier, previous_files, strict=True) if k >= shot]
-    earlier = [k for k in earlier if k >= shot]
-backward = read_pairs(inputs.backward, "backward", i) if earlier else {}
-weights = {kind: read_pairs(inputs.consistency, kind, i) for kind in ("reliable", "long")} if earlier else {}
-frame_inputs = FrameInputs(
-    content=frame,
-    style=resize_longest(read_rgb(inputs.style, "style image"), params.style_size),
-    content_labels=read_gray(inputs.labels, "label map"),
-    style_labels=read_gray(inputs.style_labels, "label map"),
-    coefficients=load_coefficients(inputs.laplacian, i),
-    previous=[
-        Previous.of(read_rgb(image, "optimised frame"), backward[k], from_uint8(weights["long"][k]))
-        for k, image in zip(earlier, previous_files, strict=True)
-    ],
-    reliable=from_uint8(weights["reliable"][earlier[0]]) if earlier else None,  # of the warm start's frame
+optimised_files = dict(zip(earlier, inputs.previous, strict=True))
+pairs = {"backward": read_pairs(inputs.backward, "backward", i)} if earlier else {}
+pairs |= {kind: read_pairs(inputs.consistency, kind, i) for kind in ("reliable", "long")} if earlier else {}
+frame_inputs = assemble(
+    read_rgb(inputs.frame, "frame"),
+    resize_longest(read_rgb(inputs.style, "style image"), params.style_size),
+    read_gray(inputs.labels, "label map"),
+    read_gray(inputs.style_labels, "label map"),
+    load_coefficients(inputs.laplacian, i),
+    i=i,
+    earlier=earlier,
+    shot_start=cuts.shot_start(i) if cuts else 1,
+    optimised=lambda k: read_rgb(optimised_files[k], "optimised frame"),
+    backward=pairs.get("backward", {}),
+    reliable={k: from_uint8(c) for k, c in pairs.get("reliable", {}).items()},
+    long={k: from_uint8(c) for k, c in pairs.get("long", {}).items()},
 )
 result = stylize(extractor, frame_inputs, settings, device)
 image, optimised = result.image, result.optimised
 if params.seam:
-    # the seam moves to a shot cut between frame i and the next chunk: no blending on this side of it
-    weight = 0.0 if cuts.shot_start(params.seam["next_chunk"]) > i else params.seam["weight"]
+    weight = seam_weight(i, params.seam, cuts.shot_start)
     log.info("seam with the chunk at frame %d: weight %.3f of its warm-up version", params.seam["next_chunk"], weight)
     image = blend(image, read_rgb(inputs.warmup, "warm-up frame"), weight)
     optimised = blend(optimised, read_rgb(inputs.warmup_optimised, "optimised warm-up frame"), weight)
 write_rgb(snakemake.output.optimised, optimised)  # what later frames are tied to
 write_rgb(snakemake.output.image, image)
-write_text(snakemake.output.losses, json.dumps({"frame": int(snakemake.wildcards.i), "evaluations": result.history}))
+write_text(snakemake.output.losses, json.dumps({"frame": i, "evaluations": result.history}))
 first, last = result.history[0], result.history[-1]
 log.info("%d evaluations; total loss %.6g -> %.6g", len(result.history), first["total"], last["total"])

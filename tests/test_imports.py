@@ -1,0 +1,66 @@
+"""The package's modules import each other without a cycle, counting imports inside functions too."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "photostyle"
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The package modules that a module imports anywhere in its source (top level or in a function)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name.split(".")[1] for name in names if name.startswith("photostyle.")} & modules
+    return found - {path.stem}
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__"}
+    return {name: imports_of(PACKAGE / f"{name}.py", modules) for name in modules}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of the graph as a list of modules (first = last), or None."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node], _ = "open", path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == "open":
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[node], _ = "done", path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle_and_only_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_imports_inside_functions_count(tmp_path):
+    module = tmp_path / "lazy.py"
+    module.write_text("def f():\n    from photostyle.flow import warp\n    import photostyle.cuts\n")
+    assert imports_of(module, {"flow", "cuts", "vgg"}) == {"flow", "cuts"}
+
+
+def test_the_package_has_no_import_cycle():
+    graph = import_graph()
+    if len(graph) < 10:
+        pytest.fail(f"only {len(graph)} modules found under {PACKAGE}")
+    assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph))}"
