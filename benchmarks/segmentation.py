@@ -22,7 +22,7 @@ import numpy as np
 
 from photostyle.config import defaults
 from photostyle.consistency import reliable_weights
-from photostyle.flow import compute_flow
+from photostyle.flow import compute_flow, flow_options
 from photostyle.images import read_rgb, resize_longest
 from photostyle.label_fusion import fuse_scores, label_flicker
 from photostyle.metrics import adjusted_rand_index
@@ -48,11 +48,12 @@ def ari_table(pairs_dir: Path, size: int, position_weight: float) -> None:
           f"{position_weight:g} | pair, colour only | pair, position weight {position_weight:g} |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     totals = []
+    snapping = config()["segmentation"]["snap_distance"], config()["segmentation"]["max_unmatched"]
     for pair in PAIRS:
         photos, masks = [], []
         for kind, name in (("style", f"tar{pair}"), ("input", f"in{pair}")):
             photo = resize_longest(read_rgb(pairs_dir / kind / f"{name}.png"), size)
-            mask = snap_mask(read_rgb(pairs_dir / "segmentation" / f"{name}.png"), name)
+            mask = snap_mask(read_rgb(pairs_dir / "segmentation" / f"{name}.png"), name, None, *snapping)
             photos.append(photo)
             masks.append(resize_labels(mask, photo.shape[1], photo.shape[0]))
         k = len(set(np.unique(masks[0])) | set(np.unique(masks[1])))
@@ -89,8 +90,8 @@ def flicker_table(sequences_dir: Path, settings: dict) -> None:
         previous_raw = previous_fused = labels_from_scores(scores[0])
         carried = scores[0]
         for (earlier, later), score in zip(itertools.pairwise(frames), scores[1:], strict=True):
-            backward = compute_flow(later, earlier, settings["flow"]["method"])
-            forward = compute_flow(earlier, later, settings["flow"]["method"])
+            backward = compute_flow(later, earlier, **flow_options(settings["flow"], settings["models"]))
+            forward = compute_flow(earlier, later, **flow_options(settings["flow"], settings["models"]))
             reliable = reliable_weights(forward=forward, backward=backward, frames=(later, earlier), **consistency)
             carried = fuse_scores(score, carried, backward, reliable, weight)
             raw_labels, fused_labels = labels_from_scores(score), labels_from_scores(carried)

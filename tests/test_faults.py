@@ -158,7 +158,7 @@ def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
     for i in range(1, 31):
         write_rgb(frames / f"frame_{i:05d}.png", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
     with pytest.raises(DiskFullError, match="mine.mp4"):
-        encode([frames], 30, Fraction(25), tiny_disk / "mine.mp4", crf=0)
+        encode([frames], 30, Fraction(25), tiny_disk / "mine.mp4", None, crf=0)
     assert not list(tiny_disk.iterdir())
 
 

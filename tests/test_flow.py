@@ -25,7 +25,7 @@ def assert_recovered(flow: np.ndarray, truth: np.ndarray, margin: int) -> None:
 @pytest.mark.parametrize("method", ["fusion", "deepflow", "dis", "farneback"])
 def test_small_translation_is_recovered(photo, method):
     moved = shift(photo, 3.4, -2.2)
-    flow = compute_flow(moved, photo, method)  # moved(p) = photo(p - d): flow moved→photo is -d
+    flow = compute_flow(moved, photo, method, dis_preset="medium")  # moved(p) = photo(p - d): flow moved→photo is -d
     assert_recovered(flow, np.broadcast_to(np.float32([-3.4, 2.2]), flow.shape), margin=24)
 
 
@@ -34,7 +34,7 @@ def test_large_translation_is_recovered(method):
     """A 43 px move (DeepFlow and Farneback are not meant for it: they break beyond ≈20 px)."""
     image = skimage.data.astronaut()
     moved = shift(image, 41.0, -12.5)
-    flow = compute_flow(moved, image, method)
+    flow = compute_flow(moved, image, method, dis_preset="medium")
     assert_recovered(flow, np.broadcast_to(np.float32([-41.0, 12.5]), flow.shape), margin=64)
 
 
@@ -48,12 +48,12 @@ def test_known_rotation_is_recovered(photo, method):
     inverse = cv2.invertAffineTransform(matrix)  # a pixel of the rotated frame comes from here in the photo
     truth = np.stack([inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2] - xs,
                       inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2] - ys], axis=2)  # fmt: skip
-    assert_recovered(compute_flow(rotated, photo, method), truth, margin=32)
+    assert_recovered(compute_flow(rotated, photo, method, dis_preset="medium"), truth, margin=32)
 
 
 def test_flow_at_reduced_size_is_rescaled(photo):
     moved = shift(photo, 6.0, -4.0)
-    flow = compute_flow(moved, photo, "dis", max_side=128)
+    flow = compute_flow(moved, photo, "dis", max_side=128, dis_preset="medium")
     assert flow.shape == (*photo.shape[:2], 2)
     assert_recovered(flow, np.broadcast_to(np.float32([-6.0, 4.0]), flow.shape), margin=32)
 
@@ -116,7 +116,7 @@ def test_fusion_follows_large_motion(shared, pair, first, second):
         stays = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
         return np.abs(warp(b, flow).astype(np.float32) - a).mean(axis=2)[stays].mean()
 
-    best_opencv = min(colour_error(compute_flow(a, b, m)) for m in ("deepflow", "dis"))
+    best_opencv = min(colour_error(compute_flow(a, b, m, dis_preset="medium")) for m in ("deepflow", "dis"))
     assert colour_error(compute_flow(a, b, "fusion")) <= 0.8 * best_opencv
 
 
@@ -169,7 +169,7 @@ def test_auto_picks_raft_when_its_weights_are_there(raft_weights, monkeypatch, t
     cached.parent.mkdir()
     cached.write_bytes(raft_weights.read_bytes())
     assert resolve_method("auto", {"raft": {}}, "small") == "raft"
-    assert resolve_method("dis") == "dis"
+    assert resolve_method("dis", None, "large") == "dis"
 
 
 def test_shared_backward_flow_convention(shared):

@@ -40,7 +40,7 @@ def two_region_image(top, bottom, h=60, w=80, seed=0) -> np.ndarray:
 )
 def test_hand_drawn_masks_snap_to_their_legend_colours(shared, name, colours):
     mask = read_rgb(shared / "style_pairs" / "segmentation" / f"{name}.png")
-    labels = snap_mask(mask, name)
+    labels = snap_mask(mask, name, None, SETTINGS["snap_distance"], SETTINGS["max_unmatched"])
     names = list(LEGEND)
     counts = np.bincount(labels.ravel(), minlength=len(names))
     present = {names[k] for k in np.flatnonzero(counts)}
@@ -54,7 +54,7 @@ def test_mask_with_colours_outside_the_legend_is_refused():
     with pytest.raises(
         InputError, match=r"mask my_mask.png: 4800 pixels .*snap_distance.*RGB \(255, 1\d\d, 0\) \(\d+ px\)"
     ):
-        snap_mask(orange, "my_mask.png")
+        snap_mask(orange, "my_mask.png", None, SETTINGS["snap_distance"], SETTINGS["max_unmatched"])
 
 
 def test_kmeans_pairs_regions_by_tone_and_does_not_flicker():
@@ -151,7 +151,13 @@ def test_position_makes_kmeans_follow_hand_drawn_regions(shared):
             photo = resize_longest(
                 read_rgb(shared / "style_pairs" / kind / f"{name}.png"), 384
             )  # as benchmarks/segmentation.py
-            mask = snap_mask(read_rgb(shared / "style_pairs" / "segmentation" / f"{name}.png"), name)
+            mask = snap_mask(
+                read_rgb(shared / "style_pairs" / "segmentation" / f"{name}.png"),
+                name,
+                None,
+                SETTINGS["snap_distance"],
+                SETTINGS["max_unmatched"],
+            )
             photos.append(photo)
             masks.append(resize_labels(mask, photo.shape[1], photo.shape[0]))
         k = len(set(np.unique(masks[0])) | set(np.unique(masks[1])))

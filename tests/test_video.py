@@ -46,8 +46,8 @@ def test_encode_decodes_with_frame_count_fps_and_audio(tmp_path, demo_clip):
             write_rgb(tmp_path / folder / f"frame_{i:05d}.png", rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
     write_rgb(tmp_path / "a" / "frame_00011.png", np.zeros((48, 64, 3), np.uint8))  # a stale extra frame
     audio = AudioClip(str(demo_clip), "aac", 0.1, 0.4)
-    encode([tmp_path / "a"], 10, Fraction(30000, 1001), tmp_path / "out.mp4", audio=audio)
-    encode([tmp_path / "a", tmp_path / "b"], 10, Fraction(12), tmp_path / "sbs.mp4")
+    encode([tmp_path / "a"], 10, Fraction(30000, 1001), tmp_path / "out.mp4", audio=audio, crf=18)
+    encode([tmp_path / "a", tmp_path / "b"], 10, Fraction(12), tmp_path / "sbs.mp4", None, crf=18)
     with av.open(str(tmp_path / "out.mp4")) as container:
         stream = container.streams.video[0]
         assert stream.average_rate == Fraction(30000, 1001)

@@ -35,7 +35,7 @@ FUSION_ROUNDS = 2
 FUSION_WINDOW = 5
 
 
-def resolve_method(method: str, models: dict | None = None, raft_model: str = "large") -> str:
+def resolve_method(method: str, models: dict | None, raft_model: str) -> str:
     """The method ``auto`` stands for: ``raft`` when its weights are at hand without a download, else ``fusion``."""
     if method not in METHODS:
         raise InputError(f"flow.method must be one of {list(METHODS)}, not {method!r}")
@@ -62,11 +62,11 @@ def flow_options(flow: dict, models: dict) -> dict:
 def compute_flow(
     frame_a: np.ndarray,
     frame_b: np.ndarray,
-    method: str = "fusion",
+    method: str,
     *,
     max_side: int = 0,
-    dis_preset: str = "medium",
-    raft_model: str = "large",
+    dis_preset: str | None = None,
+    raft_model: str | None = None,
     models: dict | None = None,
     device: str = "auto",
 ) -> np.ndarray:
@@ -74,7 +74,8 @@ def compute_flow(
 
     ``max_side`` > 0 computes the flow on frames whose longest side is at most that, then
     rescales it to full size. ``models`` (the config's ``models`` section) and ``device`` matter
-    to ``raft`` only, ``dis_preset`` to ``dis`` only.
+    to ``raft`` only (with ``raft_model``), ``dis_preset`` to ``dis`` only: each is needed by its
+    method (the config's values come through ``flow_options``).
     """
     if frame_a.shape != frame_b.shape:
         raise ValueError(f"frames differ in size: {frame_a.shape} vs {frame_b.shape}")
@@ -96,6 +97,8 @@ def _flow(a, b, method, dis_preset, raft_model, models, device) -> np.ndarray:
     if method == "raft":
         from photostyle.raft import raft_flow
 
+        if raft_model is None:
+            raise ValueError("flow method raft needs raft_model (flow.raft_model)")
         return raft_flow(a, b, raft_model, (models or {}).get("raft") or {}, device)
     if method == "fusion":
         return fusion_flow(a, b)

@@ -121,7 +121,7 @@ def _load(model: str, revision: str, device: str):
     return network.eval().to(device), processor
 
 
-def load_parser(settings: dict, device: str = "auto") -> SceneParser:
+def load_parser(settings: dict, device: str) -> SceneParser:
     """The network of ``segmentation.model`` on ``device`` (loaded once per process)."""
     target = resolve_device(device)
     network, processor = _load(settings["model"], settings["revision"], str(target))

@@ -41,9 +41,9 @@ LEGEND: dict[str, tuple[int, int, int]] = {
 def snap_mask(
     rgb: np.ndarray,
     name: str,
-    legend: dict[str, tuple[int, int, int]] | None = None,
-    snap_distance: float = 60.0,
-    max_unmatched: float = 0.05,
+    legend: dict[str, tuple[int, int, int]] | None,
+    snap_distance: float,
+    max_unmatched: float,
 ) -> np.ndarray:
     """Label map (legend index per pixel) of a colour mask, each pixel snapped to a legend colour.
 

@@ -153,8 +153,8 @@ def encode(
     n_frames: int,
     fps: Fraction,
     output: str | os.PathLike,
-    audio: AudioClip | None = None,
-    crf: int = 18,
+    audio: AudioClip | None,
+    crf: int,
 ) -> None:
     """Encode ``frame_{i:05d}.png`` (i = 1..n_frames) of one or more folders, side by side, to H.264 mp4.
 
