@@ -39,11 +39,12 @@ import numpy as np
 import yaml
 from workflow_run import REPO, workflow_run
 
+from photostyle.clip_metrics import FrameData, clip_metrics
 from photostyle.consistency import RUDER
 from photostyle.images import read_gray, read_rgb, resize_longest
 from photostyle.metrics import warping_error
-from photostyle.run_metrics import FrameData, clip_metrics, read_benchmark
 from photostyle.scoring import flow_to_previous, score_folders
+from photostyle.stage_times import read_benchmark
 from photostyle.video import list_frame_files
 
 DATA = REPO.parent / "shared" / "data"

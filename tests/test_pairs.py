@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from photostyle.errors import InputError
-from photostyle.pairs import read_pairs, write_pairs
+from photostyle.pairs import block_number, pair_block_index, read_pairs, write_pairs
 
 
 def test_a_block_round_trips_per_frame_and_kind(tmp_path):
@@ -36,3 +36,15 @@ def test_missing_corrupt_or_incomplete_files_are_named(tmp_path):
     for name in ("cut.npz", "missing.npz"):
         with pytest.raises(InputError, match=name):
             read_pairs(tmp_path / name, "forward", 12)
+
+
+def test_block_of_a_frame_and_its_place_among_the_blocks_of_pairs():
+    assert [block_number(i, 4) for i in range(1, 10)] == [1, 1, 1, 1, 2, 2, 2, 2, 3]
+    assert [block_number(i, 1) for i in (1, 2, 3)] == [1, 2, 3]
+    for frames_per_job in (1, 2, 3, 8):
+        # the block files of the frames after the first, in block order, as the rules list them
+        files = sorted({block_number(i, frames_per_job) for i in range(2, 30)})
+        for i in range(2, 30):
+            assert files[pair_block_index(i, frames_per_job)] == block_number(i, frames_per_job)
+    assert pair_block_index(2, 1) == 0 and pair_block_index(5, 1) == 3  # no pairs of frame 1: block 1 not listed
+    assert pair_block_index(2, 4) == 0 and pair_block_index(5, 4) == 1

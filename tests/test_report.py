@@ -1,5 +1,6 @@
-"""The run's metrics (photostyle.run_metrics), the report's pictures and charts (photostyle.visual,
-photostyle.charts), and, marked slow, `snakemake --report` on a tiny demo with every item checked."""
+"""The run's metrics (photostyle.clip_metrics, photostyle.stage_times, photostyle.report_page), the
+report's pictures and charts (photostyle.visual, photostyle.charts), and, marked slow,
+`snakemake --report` on a tiny demo with every item checked."""
 
 from __future__ import annotations
 
@@ -19,17 +20,11 @@ import yaml
 from conftest import demo_config
 
 from photostyle import charts
-from photostyle.run_metrics import (
-    FrameData,
-    clip_metrics,
-    metrics_page,
-    read_benchmark,
-    stage_times,
-    structure,
-    times_chart,
-)
+from photostyle.clip_metrics import SCORED_FRAMES, FrameData, clip_metrics, evenly_spaced, scored_positions, structure
+from photostyle.report_page import metrics_page, table, times_chart
+from photostyle.stage_times import read_benchmark, stage_times
 from photostyle.vgg import features_description
-from photostyle.visual import colour_key, evenly_spaced, flow_picture, flow_to_colour, panels, segmentation_picture
+from photostyle.visual import colour_key, flow_picture, flow_to_colour, panels, segmentation_picture
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,6 +64,13 @@ def test_evenly_spaced_frames():
     assert evenly_spaced(16, 1) == [8]
 
 
+def test_scored_positions_are_every_frame_of_a_short_clip_and_evenly_spaced_ones_of_a_long_one():
+    assert scored_positions(10) == set(range(10))
+    long = scored_positions(1000)
+    assert len(long) == SCORED_FRAMES == 25 and min(long) == 0 and max(long) == 999
+    assert sorted(long)[1] == round(999 / 24)  # 0-based positions of frames 1, 42.6 → 43, …
+
+
 def test_pictures_put_images_side_by_side_enlarged():
     a = np.zeros((30, 48, 3), np.uint8)
     b = np.full((30, 48), 200, np.uint8)
@@ -96,24 +98,77 @@ def test_pictures_put_images_side_by_side_enlarged():
 # --- charts ---------------------------------------------------------------------------------------
 
 
-def test_charts_are_valid_svg():
-    history = [
-        {"content": 1.0, "style": 10.0 / n, "total": 11.0 / n, "scale": 1.0, "seconds": 0.1 * n} for n in range(1, 30)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_groups(svg: str) -> set[str]:
+    """The ids of the groups of an SVG document (that the chart functions name their lines and bars by)."""
+    return {g.get("id") for g in ET.fromstring(svg).iter(f"{SVG}g")} - {None}
+
+
+def svg_texts(svg: str) -> list[str]:
+    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def history(n: int) -> list[dict]:
+    return [
+        {"content": 1.0, "style": 10.0 / k, "total": 11.0 / k, "scale": 1.0, "seconds": 0.1 * k}
+        for k in range(1, n + 1)
     ]
-    svg = charts.loss_curves({1: history, 2: history[:10]}, detail=[1])
-    root = ET.fromstring(svg)
-    assert root.tag.endswith("svg")
-    assert len(root.findall(".//{http://www.w3.org/2000/svg}polyline")) == 2 + 3  # 2 totals, 3 terms of frame 1
-    assert "Total loss of every frame" in svg and "Loss terms of frame 1 (29 evaluations, 2.9 s)" in svg
-    many = charts.loss_curves({i: history for i in range(1, 12)})
-    assert "linearGradient" in many and ">frame 11<" in many  # a colour bar instead of 11 legend entries
-    assert charts.log_ticks(3, 40) == [2, 5, 10, 20, 50]
-    assert charts.log_ticks(0.3, 40) == [0.1, 1, 10, 100]
-    assert charts.log_ticks(1e-6, 100) == [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100]
-    assert charts.linear_ticks(1, 4, integer=True) == [1, 2, 3, 4]
-    bars = charts.bar_chart(["frames", "stylize_frame"], [2.0, 60.0], title="t <&>", unit="s")
-    assert ET.fromstring(bars) is not None and "60 s" in bars and "t &lt;&amp;&gt;" in bars
-    assert charts.table(["a", "b"], [["<x>", 1.23456789]]) == (
+
+
+def test_loss_curves_are_svg_with_a_line_per_frame_and_per_term():
+    svg = charts.loss_curves({1: history(29), 2: history(10)}, detail=[1])
+    assert ET.fromstring(svg).tag == f"{SVG}svg"
+    lines = {g for g in svg_groups(svg) if g.startswith(("total-frame-", "frame-"))}
+    assert lines == {"total-frame-1", "total-frame-2", "frame-1-content", "frame-1-style", "frame-1-total"}
+    texts = svg_texts(svg)
+    assert "Total loss of every frame" in texts and "Loss terms of frame 1 (29 evaluations, 2.9 s)" in texts
+    assert {"total loss", "weighted term", "evaluation of the objective (L-BFGS iteration)"} <= set(texts)
+    assert {"frame 1", "frame 2", "content", "style"} <= set(texts)  # legends
+    assert texts.count("1") == texts.count("10") == 2  # decades on the log axes, as plain numbers
+    assert svg == charts.loss_curves({1: history(29), 2: history(10)}, detail=[1])  # the same bytes on a rerun
+
+    figure = charts.loss_figure({1: history(29), 2: history(10)}, detail=[1])
+    top, terms = figure.axes
+    assert top.get_yscale() == terms.get_yscale() == "log"
+    np.testing.assert_allclose(top.get_lines()[1].get_ydata(), [11.0 / k for k in range(1, 11)])
+    assert list(top.get_lines()[1].get_xdata()) == list(range(1, 11))  # evaluations 1, 2, …
+
+
+def test_loss_curves_of_many_frames_have_a_colour_bar_and_skip_values_a_log_axis_cannot_show():
+    broken = history(5)
+    broken[2]["total"], broken[3]["total"] = 0.0, math.nan
+    svg = charts.loss_curves({i: broken if i == 3 else history(12) for i in range(1, 12)})
+    assert sum(g.startswith("total-frame-") for g in svg_groups(svg)) == 11
+    texts = svg_texts(svg)
+    assert "frame" in texts and "frame 11" not in texts  # a colour bar instead of 11 legend entries
+    figure = charts.loss_figure({3: broken})
+    assert np.isnan(figure.axes[0].get_lines()[0].get_ydata()[2:4]).all()  # gaps, not a line down to 0
+
+
+def test_the_same_chart_in_another_process_is_the_same_file():
+    histories = {1: history(29), 2: history(10)}
+    code = f"import sys; from photostyle import charts; sys.stdout.write(charts.loss_curves({histories!r}, detail=[1]))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == charts.loss_curves(histories, detail=[1])
+
+
+def test_bar_chart_has_a_bar_per_label_with_its_value():
+    bars = charts.bar_chart(["frames", "stylize_frame"], [2.0, 60.0], title="t <&>", unit="s", axis_label="seconds")
+    assert {"bar-frames", "bar-stylize_frame"} <= svg_groups(bars)
+    texts = svg_texts(bars)
+    assert {"t <&>", "2 s", "60 s", "frames", "stylize_frame", "seconds"} <= set(texts)  # escaped in the SVG
+    assert "t &lt;&amp;&gt;" in bars
+    figure = charts.bar_figure(["frames", "stylize_frame"], [2.0, 60.0], title="t", unit="s", axis_label="s")
+    assert [bar.get_width() for bar in figure.axes[0].patches] == [2.0, 60.0]
+    assert bars == charts.bar_chart(
+        ["frames", "stylize_frame"], [2.0, 60.0], title="t <&>", unit="s", axis_label="seconds"
+    )
+
+
+def test_html_table():
+    assert table(["a", "b"], [["<x>", 1.23456789]]) == (
         "<table><thead><tr><th>a</th><th>b</th></tr></thead>"
         "<tbody><tr><td>&lt;x&gt;</td><td class='num'>1.235</td></tr></tbody></table>"
     )
@@ -284,7 +339,8 @@ def test_stage_times_from_benchmark_files(tmp_path):
     trained = metrics_page(metrics | {"random_weights": False, "features": features_description(hed)})
     assert "HED edge detector" in trained and "not ImageNet" in trained and "class='warning'" not in trained
     assert "×" in page and "Metrics of run demo (2 frames)" in page
-    assert ET.fromstring(times_chart(metrics)) is not None
+    chart = times_chart(metrics)
+    assert {"bar-frames", "bar-stylize_frame"} <= svg_groups(chart) and "10 s" in svg_texts(chart)
 
 
 # --- the report, end to end -----------------------------------------------------------------------
@@ -374,4 +430,5 @@ def test_report_of_a_tiny_demo(tmp_path):
         table = archive.read(f"report/{results['results/demo/report/metrics.html']['data_uri']}").decode()
         losses_svg = archive.read(f"report/{results['results/demo/report/losses.svg']['data_uri']}").decode()
     assert "Temporal consistency" in table and "stylize_frame" in table and "cluster 0" in table
-    assert len(re.findall("<polyline", losses_svg)) >= 4  # one total per frame, and the terms
+    assert len(re.findall(r'<g id="total-frame-\d+"', losses_svg)) == 4  # one total per frame
+    assert re.search(r'<g id="frame-1-style"', losses_svg)  # and the terms of the first frame

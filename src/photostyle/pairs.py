@@ -4,8 +4,9 @@ weights (rule consistency).
 
 A file, and so a job, per pair would make ~9 jobs per frame; blocks of ``frames_per_job`` frames
 keep a long video at a few jobs per frame, which is what bounds the time Snakemake takes to plan
-it (``benchmarks/dag.py``). Arrays are kept uncompressed in an ``.npz`` under the names
-``{kind}_{i:05d}_{k:05d}`` (frame numbers 1-based).
+it (``benchmarks/dag.py``). Block b (1-based) holds frames (b − 1) · frames_per_job + 1 to
+b · frames_per_job; the first block's file has no pairs of frame 1. Arrays are kept uncompressed
+in an ``.npz`` under the names ``{kind}_{i:05d}_{k:05d}`` (frame numbers 1-based).
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ from photostyle.atomic import atomic_path
 from photostyle.errors import InputError
 
 Pairs = Mapping[int, Mapping[int, np.ndarray]]  # frame i -> earlier frame k -> array
+
+
+def block_number(i: int, frames_per_job: int) -> int:
+    """The block (1-based) of frame i (1-based): the block file that holds frame i's pairs."""
+    return (int(i) - 1) // frames_per_job + 1
+
+
+def pair_block_index(i: int, frames_per_job: int) -> int:
+    """Where frame i's (i >= 2) block file is in the list of the block files of every frame after
+    the first, in block order (0-based; the list a rule that reads frame i's pairs gets)."""
+    return block_number(i, frames_per_job) - block_number(2, frames_per_job)
 
 
 def pair_frame_numbers(pairs: Mapping[int, list[int]]) -> list[int]:

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from photostyle.clip_metrics import FrameData, clip_metrics, scored_positions
 from photostyle.consistency import reliable_weights
 from photostyle.errors import InputError
 from photostyle.flow import compute_flow, resolve_method
 from photostyle.images import read_gray, read_rgb
-from photostyle.run_metrics import SCORED_FRAMES, FrameData, clip_metrics
 from photostyle.video import RANDOM_WEIGHTS_NOTE, list_frame_files
-from photostyle.visual import evenly_spaced
 
 # A labels folder as a run's segmentation/ holds it: frame_*.png per frame (name order), reference.png.
 FRAME_LABELS, REFERENCE_LABELS = "frame_*.png", "reference.png"
@@ -55,7 +54,7 @@ def score_folders(
             if reference_labels.shape != reference.shape[:2]:
                 raise InputError(f"{Path(labels) / REFERENCE_LABELS} is not the size of the style image {style}")
     names = [f"class {k}" for k in range(256)] if labels is not None else ["all"]
-    scored = {i - 1 for i in evenly_spaced(len(inputs), SCORED_FRAMES)}
+    scored = scored_positions(len(inputs))
     clip = _frames(inputs, outputs, label_files, config)
     return clip_metrics(clip, reference, reference_labels, names, scored)
 

@@ -1,5 +1,5 @@
-"""Pictures for the report: optical flow in the Middlebury colour coding, panels side by side
-with titles, and a legend of class colours. Images are H×W×3 uint8 RGB."""
+"""Pictures for the report: optical flow in the Middlebury colour coding (torchvision's), panels
+side by side with titles, and a legend of class colours. Images are H×W×3 uint8 RGB."""
 
 from __future__ import annotations
 
@@ -8,59 +8,41 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-# Hues of the Middlebury colour coding (Baker et al., "A Database and Evaluation Methodology for
-# Optical Flow", IJCV 2011): red → yellow → green → cyan → blue → magenta, in these many steps.
-_WHEEL_STEPS = (("RY", 15), ("YG", 6), ("GC", 4), ("CB", 11), ("BM", 13), ("MR", 6))
 BACKGROUND = (255, 255, 255)
 BORDER = (160, 160, 160)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
-
-
-def colour_wheel() -> np.ndarray:
-    """The 55 hues of the Middlebury coding as a 55×3 float array (0-255), as in Baker et al.'s code."""
-    columns = []
-    for name, n in _WHEEL_STEPS:
-        ramp = np.floor(255 * np.arange(n) / n)
-        rise, fall, full, zero = ramp, 255 - ramp, np.full(n, 255.0), np.zeros(n)
-        columns.append(
-            {
-                "RY": (full, rise, zero),
-                "YG": (fall, full, zero),
-                "GC": (zero, full, rise),
-                "CB": (zero, fall, full),
-                "BM": (rise, zero, full),
-                "MR": (full, zero, fall),
-            }[name]
-        )
-    return np.concatenate([np.stack(c, axis=1) for c in columns])
+DARKER = 0.75  # vectors longer than the scale of the coding: their full colour, darkened (Baker et al.'s code)
 
 
 def flow_to_colour(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
-    """H×W×2 flow (x, y) as an RGB picture in the Middlebury coding: the direction is the hue, the
-    length the saturation (white: no motion; full colour at ``max_magnitude``, default the longest
-    vector of the field). Vectors beyond ``max_magnitude`` are darkened; unknown (non-finite or
-    > 1e9) vectors are black."""
+    """H×W×2 flow (x, y) as an RGB picture in the Middlebury coding (Baker et al., "A Database and
+    Evaluation Methodology for Optical Flow", IJCV 2011): the direction is the hue, the length the
+    saturation (white: no motion; full colour at ``max_magnitude``, default the longest vector of
+    the field). Vectors beyond ``max_magnitude`` are darkened; unknown (non-finite or > 1e9)
+    vectors are black.
+
+    The colours are torchvision's ``flow_to_image``, which always scales by the longest vector and
+    knows neither unknown vectors nor a fixed scale: here unknown vectors are zeroed, longer ones
+    cut to ``max_magnitude``, and one vector of length ``max_magnitude`` is added to set the scale
+    (measured: the same picture as Baker et al.'s coding computed in float64, within 1 level)."""
+    import torch
+    from torchvision.utils import flow_to_image
+
     flow = np.asarray(flow, np.float64)
-    u, v = flow[..., 0].copy(), flow[..., 1].copy()
-    unknown = ~np.isfinite(u) | ~np.isfinite(v) | (np.abs(u) > 1e9) | (np.abs(v) > 1e9)
-    u[unknown] = 0.0
-    v[unknown] = 0.0
-    radius = np.sqrt(u**2 + v**2)
-    scale = max_magnitude if max_magnitude else max(float(radius.max()), 1e-12)
-    u, v, radius = u / scale, v / scale, radius / scale
-    wheel = colour_wheel() / 255.0
-    n = len(wheel)
-    angle = np.arctan2(-v, -u) / np.pi  # -1..1
-    position = (angle + 1) / 2 * (n - 1)
-    k0 = np.floor(position).astype(np.int64)
-    k1 = (k0 + 1) % n
-    f = (position - k0)[..., None]
-    colour = (1 - f) * wheel[k0] + f * wheel[k1]
-    inside = (radius <= 1)[..., None]
-    colour = np.where(inside, 1 - radius[..., None] * (1 - colour), colour * 0.75)
-    picture = np.floor(255 * colour).astype(np.uint8)
+    shape = flow.shape[:2]
+    vectors = flow.reshape(-1, 2).copy()
+    unknown = ~np.isfinite(vectors).all(axis=1) | (np.abs(vectors) > 1e9).any(axis=1)
+    vectors[unknown] = 0.0
+    radius = np.hypot(vectors[:, 0], vectors[:, 1])
+    scale = max_magnitude if max_magnitude else max(float(radius.max(initial=0.0)), 1e-12)
+    beyond = radius > scale
+    vectors[beyond] *= (scale / radius[beyond])[:, None]
+    vectors = np.concatenate([vectors, [[scale, 0.0]]]) / scale  # the added vector sets the scale
+    coded = flow_to_image(torch.from_numpy(vectors.T.astype(np.float32)[:, None, :]))
+    picture = coded[:, 0, :-1].T.numpy().copy()
+    picture[beyond] = np.floor(picture[beyond] * DARKER).astype(np.uint8)
     picture[unknown] = 0
-    return picture
+    return picture.reshape(*shape, 3)
 
 
 def colour_key(size: int = 64) -> np.ndarray:
@@ -155,16 +137,6 @@ def legend(names: Sequence[str], colours: Sequence[Sequence[int]], width: int, r
         origin = (left + swatch + 6, top + (row_height + h) // 2 + 1)
         cv2.putText(canvas, name, origin, FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
     return canvas
-
-
-def evenly_spaced(n_frames: int, count: int) -> list[int]:
-    """``count`` frame numbers (1-based) spread evenly over 1..n_frames, first and last included
-    (fewer when the clip is shorter)."""
-    if count <= 0 or n_frames <= 0:
-        return []
-    if count == 1:
-        return [(n_frames + 1) // 2]
-    return sorted({round(1 + k * (n_frames - 1) / (count - 1)) for k in range(count)})
 
 
 def flow_picture(

@@ -4,10 +4,10 @@ from snakemake.common import get_function_params, overwrite_function_params
 
 from photostyle.demo import ensure_demo_inputs
 from photostyle.chunks import Chunks
-from photostyle.flow import resolve_method
+from photostyle.flow import flow_options
 from photostyle.images import working_shape
 from photostyle.inputs import check_models, check_network_settings, plan_run, read_runs
-from photostyle.pairs import pair_frame_numbers
+from photostyle.pairs import block_number, pair_frame_numbers
 
 
 wildcard_constraints:
@@ -39,20 +39,10 @@ LAPLACIAN_FILE = "results/{run}/laplacian/block{b}.h5"
 # consecutive frames, one job per block: a job per frame (or per pair) makes a long video's DAG slow to plan.
 FRAMES_PER_JOB = config["frames_per_job"]
 # Settings that reach rules as params (reruns follow them). Dict keys are sorted so that the
-# order of keys in a config file never triggers a rerun; each flow option is passed only to the
-# method it matters to, and flow.method auto is resolved here, so that weights appearing later
-# rerun the flows.
-FLOW_METHOD = resolve_method(config["flow"]["method"], config["models"], config["flow"]["raft_model"])
-FLOW_PARAMS = canonical(
-    {"method": FLOW_METHOD, "max_side": config["flow"]["max_side"]}
-    | ({"dis_preset": config["flow"]["dis_preset"]} if FLOW_METHOD == "dis" else {})
-    | (
-        {"raft_model": config["flow"]["raft_model"], "models": {"raft": config["models"]["raft"]}}
-        if FLOW_METHOD == "raft"
-        else {}
-    )
-)
-FLOW_MEM_MB = 6000 if FLOW_METHOD == "raft" else 1500  # RAFT keeps a 4-level correlation volume
+# order of keys in a config file never triggers a rerun; flow.method auto is resolved here
+# (photostyle.flow.flow_options), so that weights appearing later rerun the flows.
+FLOW_PARAMS = canonical(flow_options(config["flow"], config["models"]))
+FLOW_MEM_MB = 6000 if FLOW_PARAMS["method"] == "raft" else 1500  # RAFT keeps a 4-level correlation volume
 CONSISTENCY = canonical(config["consistency"])
 # Segmentation settings by what they matter to: the keys of the chosen method reach the
 # segmentation jobs; temporal_weight only the label fusion, fallback only the stylisation.
@@ -203,7 +193,7 @@ def working_pixels(run):
 
 def block(i):
     """Block number (5 digits) of frame i."""
-    return f"{(int(i) - 1) // FRAMES_PER_JOB + 1:05d}"
+    return f"{block_number(i, FRAMES_PER_JOB):05d}"
 
 
 @planned

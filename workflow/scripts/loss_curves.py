@@ -1,5 +1,5 @@
 """Rule loss_curves: the total loss of every frame, and the terms of the first and middle frames,
-against the evaluation of the objective (SVG)."""
+against the evaluation of the objective (SVG, matplotlib)."""
 
 import json
 

@@ -1,10 +1,10 @@
-"""Rule metrics_report: the run's metrics as an HTML page and the time per rule as an SVG bar chart."""
+"""Rule metrics_report: the run's metrics as an HTML page and the time per rule as an SVG bar chart (matplotlib)."""
 
 import json
 
 from photostyle.atomic import write_text
 from photostyle.logs import setup
-from photostyle.run_metrics import metrics_page, times_chart
+from photostyle.report_page import metrics_page, times_chart
 
 log = setup(snakemake.log[0])
 with open(snakemake.input[0]) as handle:

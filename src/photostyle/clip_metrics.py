@@ -1,4 +1,4 @@
-"""The figures of one run (``results/{run}/metrics.json``) and their report page.
+"""The figures of a clip, as in a run's ``metrics.json`` (``photostyle metrics`` scores any clip the same way).
 
 - temporal consistency: Lai et al.'s warping error of the stylised clip and of the input clip,
   both with the flows between *input* frames (i → i − 1) and the consistency weights as
@@ -8,23 +8,20 @@
   recoloured by any locally affine map; ``metrics.affine_residual``);
 - structure: SSIM of the output's luminance against the input's;
 - style per class: distance of the Lab colour statistics of each class of the output (and of the
-  input, for comparison) to the same class of the reference (``metrics.style_fidelity``);
-- time per stage: the benchmark files Snakemake writes for each job, summed per rule.
+  input, for comparison) to the same class of the reference (``metrics.style_fidelity``).
+
+The time per stage is read from Snakemake's benchmark files by ``stage_times``; the report's page
+of these figures is ``report_page``.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import math
-import os
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from photostyle import charts
 from photostyle.flow import warp
 from photostyle.metrics import affine_residual, style_fidelity, warping_error
 
@@ -33,6 +30,22 @@ LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601
 # many frames, evenly spaced: the local affine fit takes seconds per megapixel, and the mean over
 # 25 frames of a shot moves little.
 SCORED_FRAMES = 25
+
+
+def evenly_spaced(n_frames: int, count: int) -> list[int]:
+    """``count`` frame numbers (1-based) spread evenly over 1..n_frames, first and last included
+    (fewer when the clip is shorter): the frames scored here, and those the report shows."""
+    if count <= 0 or n_frames <= 0:
+        return []
+    if count == 1:
+        return [(n_frames + 1) // 2]
+    return sorted({round(1 + k * (n_frames - 1) / (count - 1)) for k in range(count)})
+
+
+def scored_positions(n_frames: int) -> set[int]:
+    """The positions (0-based) of the frames of an ``n_frames`` clip that the per-frame figures
+    (photorealism, structure, style) are averaged over: ``SCORED_FRAMES`` evenly spaced ones."""
+    return {i - 1 for i in evenly_spaced(n_frames, SCORED_FRAMES)}
 
 
 @dataclass
@@ -163,139 +176,3 @@ def clip_metrics(
             "input": float(np.average([c["input"] for c in classes.values()], weights=shares)) if classes else None,
         },
     }
-
-
-def read_benchmark(path: str | os.PathLike) -> dict[str, float]:
-    """Seconds (``s``) and peak resident memory in MB (``max_rss``; NaN when not measured) of a
-    Snakemake benchmark file (several rows, for ``repeat()``, are averaged)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows:
-        raise ValueError(f"benchmark file {path} has no measurement")
-
-    def number(text: str | None) -> float:
-        try:
-            return float(text)
-        except (TypeError, ValueError):
-            return math.nan
-
-    seconds = [number(row.get("s")) for row in rows]
-    rss = [number(row.get("max_rss")) for row in rows]
-    return {
-        "seconds": float(np.mean(seconds)),
-        "max_rss_mb": float(np.nanmax(rss)) if any(map(math.isfinite, rss)) else math.nan,
-    }
-
-
-def stage_times(benchmarks: Mapping[str, Sequence[str | os.PathLike]]) -> dict:
-    """Per rule: its jobs, how many have a benchmark file (a job whose output was there before
-    Snakemake measured it has none), the sum of their seconds and the largest peak memory (MB);
-    and the sum over all rules. Rules without jobs are left out."""
-    stages = {}
-    for rule, paths in benchmarks.items():
-        if not paths:
-            continue
-        measured = [read_benchmark(path) for path in paths if os.path.isfile(path)]
-        rss = [m["max_rss_mb"] for m in measured if math.isfinite(m["max_rss_mb"])]
-        stages[rule] = {
-            "jobs": len(paths),
-            "measured": len(measured),
-            "seconds": float(sum(m["seconds"] for m in measured)),
-            "max_rss_mb": max(rss) if rss else None,
-        }
-    return {"stages": stages, "total_seconds": float(sum(s["seconds"] for s in stages.values()))}
-
-
-def _value(value: float | None, digits: str = ".4g") -> str:
-    return "–" if value is None else format(value, digits)
-
-
-def metrics_page(metrics: dict) -> str:
-    """The HTML page of the report that shows ``metrics`` (the content of metrics.json)."""
-    temporal, style, time = metrics["temporal"], metrics["style"], metrics["time"]
-    body = []
-    features = html.escape(metrics["features"])
-    if metrics["random_weights"]:
-        body.append(f"<p class='warning'><b>{features}</b>: these figures describe the pipeline, not the method.</p>")
-    else:
-        body.append(f"<p>Features: {features}.</p>")
-    warping, flicker = temporal["warping_error"], temporal["flicker"]
-    body.append("<h2>Temporal consistency</h2>")
-    body.append(
-        charts.table(
-            ["figure", "stylised", "input", "stylised vs input"],
-            [
-                [
-                    "warping error (Lai et al.)",
-                    _value(warping["output"]),
-                    _value(warping["input"]),
-                    f"× {_value(warping['ratio'], '.3g')}",
-                ],
-                [
-                    "flicker: mean |change| on reliable pixels (0-255)",
-                    _value(flicker["output"]),
-                    _value(flicker["input"]),
-                    f"{_value(flicker['excess'], '+.3g')} levels",
-                ],
-            ],
-        )
-    )
-    body.append(
-        f"<p class='note'>{temporal['pairs']} pairs of frames (i − 1, i), {temporal.get('shot_cuts', 0)} across shot "
-        "cuts left out; flows between input frames, occlusions "
-        f"from the consistency check ({_value(temporal['reliable_share'], '.1%')} of the pixels reliable on "
-        "average). Lower is steadier; a stylised clip as steady as its input has a ratio near 1 and a flicker "
-        "excess near 0.</p>"
-    )
-    scored = metrics.get("frames_scored", metrics["frames"])
-    body.append(f"<h2>Photorealism and structure ({scored} of {metrics['frames']} frames)</h2>")
-    body.append(
-        charts.table(
-            ["figure", "value", "best"],
-            [
-                ["local affine residual (0-255)", _value(metrics["photorealism"]["affine_residual"]), "0"],
-                ["SSIM of the luminance, output vs input (mean)", _value(metrics["structure"]["ssim"]), "1"],
-                ["SSIM of the luminance (worst frame)", _value(metrics["structure"]["ssim_min"]), "1"],
-            ],
-        )
-    )
-    body.append(
-        "<p class='note'>The residual is how far each 3×3 window of the output is from an affine colour map of the "
-        "same window of the input (what the photorealism loss asks for); SSIM compares the structure of the "
-        "luminance (edges, texture), not the colours.</p>"
-    )
-    body.append(f"<h2>Style per class ({scored} of {metrics['frames']} frames)</h2>")
-    rows = [
-        [name, f"{100 * c['share']:.1f} %", _value(c["output"]), _value(c["input"])]
-        for name, c in style["classes"].items()
-    ]
-    rows.append(["all (weighted by share)", "100 %", _value(style["output"]), _value(style["input"])])
-    body.append(charts.table(["class", "share of the frames", "stylised → reference", "input → reference"], rows))
-    body.append(
-        "<p class='note'>Distance of the Lab colour statistics of each class to the same class of the reference: "
-        "‖μ − μ<sub>ref</sub>‖ + ‖Σ − Σ<sub>ref</sub>‖<sub>F</sub><sup>1/2</sup> (Lab units, lower is closer). "
-        "The input column is the starting point.</p>"
-    )
-    body.append("<h2>Time per stage</h2>")
-    rows = [
-        [rule, s["jobs"], s["measured"], s["seconds"], _value(s["max_rss_mb"], ".0f")]
-        for rule, s in time["stages"].items()
-    ]
-    rows.append(["total", sum(s["jobs"] for s in time["stages"].values()), "", time["total_seconds"], ""])
-    body.append(charts.table(["rule", "jobs", "measured", "seconds (sum)", "peak memory (MB)"], rows))
-    body.append(
-        "<p class='note'>Seconds of every job of the rule added up (jobs running in parallel overlap in wall-clock "
-        "time), from Snakemake's benchmark files; the report's own rules are not included.</p>"
-    )
-    return charts.page(f"Metrics of run {metrics['run']} ({metrics['frames']} frames)", "\n".join(body))
-
-
-def times_chart(metrics: dict) -> str:
-    """SVG bar chart of the seconds per rule."""
-    stages = metrics["time"]["stages"]
-    return charts.bar_chart(
-        list(stages),
-        [s["seconds"] for s in stages.values()],
-        title=f"Time per rule, run {metrics['run']} (seconds, sum over its jobs)",
-        unit="s",
-    )
