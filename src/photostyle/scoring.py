@@ -16,7 +16,7 @@ import numpy as np
 from photostyle.clip_metrics import FrameData, clip_metrics, scored_positions
 from photostyle.consistency import reliable_weights
 from photostyle.errors import InputError
-from photostyle.flow import compute_flow, resolve_method
+from photostyle.flow import compute_flow, flow_options
 from photostyle.images import read_gray, read_rgb
 from photostyle.video import RANDOM_WEIGHTS_NOTE, list_frame_files
 
@@ -62,15 +62,7 @@ def score_folders(
 def flow_to_previous(frame: np.ndarray, previous: np.ndarray, config: dict) -> tuple[np.ndarray, np.ndarray]:
     """Flow frame → previous (H×W×2) and its consistency weights in [0, 1], with a run's ``flow``,
     ``consistency``, ``models`` and ``device`` settings."""
-    flow = config["flow"]
-    options = {
-        "method": resolve_method(flow["method"], config["models"], flow["raft_model"]),
-        "max_side": flow["max_side"],
-        "dis_preset": flow["dis_preset"],
-        "raft_model": flow["raft_model"],
-        "models": config["models"],
-        "device": config["device"],
-    }
+    options = flow_options(config["flow"], config["models"]) | {"device": config["device"]}
     backward = compute_flow(frame, previous, **options)
     forward = compute_flow(previous, frame, **options)
     return backward, reliable_weights(forward, backward, frames=(frame, previous), **config["consistency"])
