@@ -39,7 +39,6 @@ import cv2
 import numpy as np
 import torch
 
-from photostyle import cli
 from photostyle.allocator import keep_freed_memory
 from photostyle.clip_metrics import FrameData, clip_metrics
 from photostyle.colour import transfer_statistics
@@ -47,6 +46,7 @@ from photostyle.frame_inputs import FrameInputs
 from photostyle.images import read_rgb, resize_longest
 from photostyle.matting import matting_coefficients
 from photostyle.metrics import flat_noise
+from photostyle.run_config import run_config
 from photostyle.segmentation import frame_scores, labels_from_scores, reference_segmentation
 from photostyle.stylize import Settings, stylize
 from photostyle.vgg import VGGFeatures, weights_from_config
@@ -181,7 +181,7 @@ def main() -> int:
         return 2
     torch.set_num_threads(args.threads)
     keep_freed_memory()
-    config = cli.run_config([*NETWORK, f"input.size={args.size}", *args.settings])
+    config = run_config([*NETWORK, f"input.size={args.size}", *args.settings])
     settings = Settings.from_config(config["stylize"], config["segmentation"]["fallback"])
     network = weights_from_config(config["models"])
     print(f"features: {network.source}", flush=True)

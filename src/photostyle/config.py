@@ -15,10 +15,12 @@ from pathlib import Path
 
 import yaml
 
+from photostyle.paths import workflow_root
+
 
 def schema_file() -> Path:
     """The configuration schema (with every default)."""
-    return Path(__file__).resolve().parents[2] / "config" / "schema" / "config.schema.yaml"  # TODO(helper): root
+    return workflow_root() / "config" / "schema" / "config.schema.yaml"
 
 
 @functools.cache

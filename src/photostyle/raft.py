@@ -53,9 +53,7 @@ def load_raft(raft_model: str, path: str | None, sha256: str | None, device: str
     return model.eval().to(device)
 
 
-def raft_flow(
-    frame_a: np.ndarray, frame_b: np.ndarray, raft_model: str, settings: dict, device: str
-) -> np.ndarray:
+def raft_flow(frame_a: np.ndarray, frame_b: np.ndarray, raft_model: str, settings: dict, device: str) -> np.ndarray:
     """Flow from ``frame_a`` to ``frame_b`` (H×W×3 uint8 RGB) as H×W×2 float32, by RAFT's last update."""
     target = resolve_device(device)
     model = load_raft(raft_model, settings.get("path"), settings.get("sha256"), str(target))

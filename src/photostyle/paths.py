@@ -1,0 +1,56 @@
+"""Where the workflow's files are: the Snakefile, ``workflow/``, ``config/schema/``, ``profiles/`` and ``envs/``.
+
+``workflow_root()`` is their one owner; everything else (``photostyle run``, the config schema of
+``photostyle.config``, the tests) asks it. In a source checkout, and so with the editable install of
+``make`` (``pip install -e .``), the root is the repository itself. A plain ``pip install .`` (or a
+wheel) installs copies of these files beside the package's prefix, as ``<prefix>/share/photostyle/``
+(``[tool.setuptools.data-files]`` of pyproject.toml); they are found through the installed
+distribution's file list (its RECORD), which holds for a virtual environment, ``--prefix`` and
+``--user``, and beside the packages for ``pip install --target DIR`` (``DIR/share/photostyle``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import sys
+from pathlib import Path
+
+SHARE = Path("share", "photostyle")  # where pip installs the data files, relative to the installation's prefix
+
+
+@functools.cache
+def workflow_root() -> Path:
+    """The folder that holds the Snakefile and the workflow's other files; FileNotFoundError if there is none."""
+    checkout = source_checkout()
+    candidates = ([checkout] if checkout else []) + installed_roots()
+    for root in candidates:
+        if (root / "Snakefile").is_file():
+            return root
+    places = ", ".join(str(path) for path in dict.fromkeys(candidates))
+    raise FileNotFoundError(
+        f"photostyle's workflow files (Snakefile, workflow/, profiles/…) are neither in a source checkout nor "
+        f"installed with the package: looked in {places}; reinstall photostyle (pip install .)"
+    )
+
+
+def source_checkout() -> Path | None:
+    """The repository, when the package is imported from its ``src/photostyle`` folder (a checkout or an
+    editable install)."""
+    package = Path(__file__).resolve().parent
+    return package.parents[1] if package.parent.name == "src" else None
+
+
+def installed_roots() -> list[Path]:
+    """Where an installation of the package may have put the workflow files, most likely first."""
+    try:
+        files = importlib.metadata.distribution("photostyle").files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    recorded = [
+        Path(file.locate()).parent.resolve()
+        for file in files
+        if file.name == "Snakefile" and tuple(Path(file).parent.parts[-2:]) == SHARE.parts
+    ]
+    beside_packages = Path(__file__).resolve().parents[1] / SHARE  # pip install --target DIR: DIR/share/photostyle
+    return [*recorded, beside_packages, Path(sys.prefix) / SHARE]
