@@ -38,6 +38,13 @@ include: "workflow/rules/flow.smk"
 include: "workflow/rules/segmentation.smk"
 include: "workflow/rules/laplacian.smk"
 include: "workflow/rules/stylize.smk"
+
+
+if PROPAGATE:
+
+    include: "workflow/rules/propagate.smk"
+
+
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/report.smk"
 

@@ -39,7 +39,7 @@ import numpy as np
 import yaml
 from workflow_run import REPO, workflow_run
 
-from photostyle.clip_metrics import FrameData, clip_metrics
+from photostyle.clip_metrics import FrameData, first_and_last
 from photostyle.consistency import RUDER
 from photostyle.images import read_gray, read_rgb, resize_longest
 from photostyle.metrics import warping_error
@@ -100,21 +100,16 @@ def pair_errors(run: Path, config: dict) -> list[float]:
 
 
 def drift(run: Path, style: Path, size: int, count: int = 8) -> dict[str, tuple[float, float]]:
-    """Luminance SSIM of output to input and style distance (per class, as metrics.json), over the
-    first and over the last ``count`` frames: a look that drifts along the chain shows here."""
+    """SSIM and style distance over the first and the last ``count`` frames (``first_and_last``)."""
     frames = list_frame_files(run / "frames")
     labels = sorted((run / "segmentation").glob("frame_*.png"))
     reference = resize_longest(read_rgb(style, "style image"), size)
     reference_labels = read_gray(run / "segmentation" / "reference.png", "label map")
-    figures = {}
-    for part, indices in (("first", range(count)), ("last", range(len(frames) - count, len(frames)))):
-        clip = [
-            FrameData(read_rgb(frames[i]), read_rgb(run / "stylized" / frames[i].name), read_gray(labels[i]), cut=True)
-            for i in indices
-        ]  # cut: each frame scored on its own, no temporal figures
-        scores = clip_metrics(clip, reference, reference_labels, [f"class {k}" for k in range(256)])
-        figures[part] = (scores["structure"]["ssim"], scores["style"]["output"])
-    return figures
+    clip = [
+        FrameData(read_rgb(frame), read_rgb(run / "stylized" / frame.name), read_gray(label))
+        for frame, label in zip(frames, labels, strict=True)
+    ]
+    return first_and_last(clip, reference, reference_labels, count)
 
 
 def clip_scores(run: Path, config: dict) -> tuple[float, float]:

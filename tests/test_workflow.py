@@ -3,6 +3,7 @@ rerun scheduling after config changes, resuming after a killed run. Marked slow 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -41,8 +42,11 @@ def scheduled(workdir: Path, changes: dict | None = None) -> dict[str, int]:
     """Rules (with job counts) that a dry run schedules after applying ``changes`` to the config."""
     (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(demo_config(changes)))
     out = snakemake(workdir, "-n", "--cores", "2", "--configfile", "config/changed.yaml").stdout
-    if "Nothing to be done" in out:
-        return {}
+    return {} if "Nothing to be done" in out else job_stats(out)
+
+
+def job_stats(out: str) -> dict[str, int]:
+    """Rules and job counts of the "Job stats" table Snakemake prints before it runs."""
     table = out[out.index("Job stats:") :].split("total")[0]
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
 
@@ -311,3 +315,44 @@ def test_network_segmentation_end_to_end_and_an_edited_reference_mask(model_fold
     reference = read_gray(seg / "reference.png")
     assert set(np.unique(reference[: reference.shape[0] // 2 - 1])) == {0}  # sky
     assert set(np.unique(reference[reference.shape[0] // 2 + 1 :])) == {5}  # ground
+
+
+def test_propagate_mode_optimises_the_keyframes_and_carries_their_look(demo, tmp_path):
+    """The demo in propagate mode (a copy of the finished chain run): only the keyframes are
+    optimised, every frame is stylised, the frames between look like the chain's; one keyframe
+    every 4 instead of 8 reruns the keyframes that moved or are tied to another, and the blocks."""
+    from photostyle.propagation import KeyframePlan
+
+    workdir = tmp_path / "demo"
+    shutil.copytree(demo, workdir, symlinks=True)
+    run = workdir / "results" / "demo"
+    chain = {i: read_rgb(run / "stylized" / f"frame_{i:05d}.png").astype(float) for i in range(1, N_FRAMES + 1)}
+
+    def run_with(changes: dict) -> dict[str, int]:
+        """Run with ``changes``; the jobs of each rule that ran (their benchmark files)."""
+        (workdir / "config" / "changed.yaml").write_text(yaml.safe_dump(demo_config(changes)))
+        started = time.time()
+        snakemake(workdir, "--cores", "2", "--configfile", "config/changed.yaml")
+        files = [path for path in (run / "benchmarks").rglob("*.tsv") if path.stat().st_mtime >= started]
+        rules = [path.parent.name if path.parent.name != "benchmarks" else path.stem for path in files]
+        return {rule: rules.count(rule) for rule in set(rules)}
+
+    # Laplacians kept: a rebuilt one would rerun the other keyframes of its block (see the chunks test)
+    propagate = {"stylize.mode": "propagate", "stylize.keyframe_every": 8, "laplacian.keep": True}
+    ran = run_with(propagate)
+    plan = KeyframePlan.read(run / "keyframes.json")
+    assert plan.keys[0] == 1 and all(b - a <= 8 for a, b in itertools.pairwise(plan.keys))  # or where the flow fails
+    assert ran["stylize_frame"] == len(plan.keys) and ran["stylized_frame"] == N_FRAMES and ran["encode"] == 1
+    assert sorted(p.name for p in (run / "keyframes").glob("frame_*.png")) == [f"frame_{k:05d}.png" for k in plan.keys]
+    frames = {i: read_rgb(run / "frames" / f"frame_{i:05d}.png").astype(float) for i in chain}
+    for i in set(chain) - set(plan.keys):
+        ours = read_rgb(run / "stylized" / f"frame_{i:05d}.png").astype(float)
+        # the look is the chain's, not the input's: a few grey levels from it, tens from the input
+        assert np.abs(ours - chain[i]).mean() < 0.3 * np.abs(frames[i] - chain[i]).mean(), i
+    first = (run / "keyframes" / "frame_00001.png").stat().st_mtime_ns
+    ran = run_with(propagate | {"stylize.keyframe_every": 4})
+    new = KeyframePlan.read(run / "keyframes.json")
+    moved = [k for k in new.keys if k not in plan.keys or new.previous(k) != plan.previous(k)]
+    later = [k for k in new.keys if k >= min(moved)]  # tied along the chain to a keyframe that reran
+    assert ran["keyframes"] == 1 and ran["stylize_frame"] == len(later)
+    assert (run / "keyframes" / "frame_00001.png").stat().st_mtime_ns == first  # the first keyframe stays

@@ -176,3 +176,17 @@ def clip_metrics(
             "input": float(np.average([c["input"] for c in classes.values()], weights=shares)) if classes else None,
         },
     }
+
+
+def first_and_last(
+    frames: Sequence[FrameData], reference: np.ndarray, reference_labels: np.ndarray, count: int = 8
+) -> dict[str, tuple[float, float]]:
+    """SSIM of output to input and style distance over the first and over the last ``count`` frames
+    (each frame scored on its own): a look that drifts along a clip shows as a difference."""
+    names = [f"class {k}" for k in range(256)]
+    figures = {}
+    for part, chosen in (("first", frames[:count]), ("last", frames[-count:])):
+        alone = [FrameData(data.frame, data.output, data.labels, cut=True) for data in chosen]
+        scores = clip_metrics(alone, reference, reference_labels, names)
+        figures[part] = (scores["structure"]["ssim"], scores["style"]["output"])
+    return figures

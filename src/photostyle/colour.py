@@ -40,7 +40,7 @@ def transfer_statistics(
     return np.clip(cv2.cvtColor(out, cv2.COLOR_Lab2RGB), 0.0, 1.0)
 
 
-def _fit_affine(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def fit_affine(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """4×3 least-squares affine map [rgb, 1] → rgb (slightly ridge-regularised towards the identity)."""
     design = np.hstack([source, np.ones((len(source), 1), np.float32)]).astype(np.float64)
     ridge = 1e-3 * len(source) * np.diag([1.0, 1.0, 1.0, 0.0])
@@ -56,23 +56,46 @@ def affine_colour_map(frame: np.ndarray, known: np.ndarray, mask: np.ndarray, la
     """
     if mask.sum() < MIN_PIXELS:
         return frame
-    whole = _fit_affine(frame[mask], known[mask])
+    whole = fit_affine(frame[mask], known[mask])
     out = np.empty_like(frame)
     for k in np.unique(labels):
         region = labels == k
         fit = region & mask
-        matrix = _fit_affine(frame[fit], known[fit]) if fit.sum() >= MIN_PIXELS else whole
+        matrix = fit_affine(frame[fit], known[fit]) if fit.sum() >= MIN_PIXELS else whole
         out[region] = frame[region] @ matrix[:3] + matrix[3]
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+def _box(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over each (2r+1)² window (reflected at the borders), per channel, of an H×W×… array."""
+    size = 2 * radius + 1
+    flat = values.reshape(*values.shape[:2], -1).astype(np.float64)
+    means = cv2.boxFilter(flat, -1, (size, size), normalize=True, borderType=cv2.BORDER_REFLECT)
+    return means.reshape(values.shape)
+
+
+def local_affine_maps(frame: np.ndarray, output: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """Per pixel, the affine colour map frame → output of the guided filter (He et al., colour guide):
+    in every (2r+1)² window the least-squares map, ridge ``eps`` on the matrix, averaged over the
+    windows the pixel is in. H×W×4×3 float32: rows 0-2 the matrix Aᵀ, row 3 the offset b, so that
+    output ≈ [frame, 1] · maps. OpenCV's ``ximgproc.guidedFilter`` gives the filtered image only;
+    propagation (``photostyle.propagation``) needs the maps themselves, to carry them along the flow."""
+    guide, target = frame.astype(np.float64), output.astype(np.float64)
+    mean_i, mean_p = _box(guide, radius), _box(target, radius)
+    cov_ii = _box(guide[..., :, None] * guide[..., None, :], radius) - mean_i[..., :, None] * mean_i[..., None, :]
+    cov_ip = _box(guide[..., :, None] * target[..., None, :], radius) - mean_i[..., :, None] * mean_p[..., None, :]
+    matrix = np.linalg.solve(cov_ii + eps * np.eye(3), cov_ip)  # H×W×3×3: Aᵀ of each window
+    offset = mean_p - np.einsum("hwd,hwdc->hwc", mean_i, matrix)
+    return _box(np.concatenate([matrix, offset[..., None, :]], axis=2), radius).astype(np.float32)
+
+
+def apply_maps(maps: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The frame recoloured by its per-pixel affine maps (H×W×4×3), clipped to [0, 1]."""
+    out = np.einsum("hwd,hwdc->hwc", frame.astype(np.float32), maps[..., :3, :]) + maps[..., 3, :]
+    return np.clip(out, 0.0, 1.0)
+
+
 def local_affine(frame: np.ndarray, output: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Each window's best affine colour map frame → output, averaged over the windows a pixel is in
-    (guided filter with the frame as guide): edges of the frame stay sharp in the output."""
-    # OpenCV's guided filter expects float images in 0-255: on [0, 1] it smooths as if eps were huge
-    # whatever eps is (a channel swap of a photo came back blurred, 9.5 grey levels off), so colours
-    # go in at 0-255 and eps, a variance, is scaled by 255².
-    guide = np.ascontiguousarray(frame * 255.0, dtype=np.float32)
-    source = np.ascontiguousarray(output * 255.0, dtype=np.float32)
-    smoothed = cv2.ximgproc.guidedFilter(guide, source, radius, eps * 255.0**2) / 255.0
-    return np.clip(smoothed, 0.0, 1.0)
+    """The guided filter of ``output`` with ``frame`` as guide: each pixel recoloured by its local
+    affine map (``local_affine_maps``), so that edges of the frame stay sharp in the output."""
+    return apply_maps(local_affine_maps(frame, output, radius, eps), frame)

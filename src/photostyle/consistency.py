@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from photostyle.flow import warp
+from photostyle.flow import compute_flow, warp
 
 RUDER = {"disocclusion": (0.01, 0.5), "motion_boundary": (0.01, 0.002), "coverage": 0.0, "colour": 0.0, "dilate": 0}
 
@@ -68,6 +68,16 @@ def reliable_weights(
         kernel = np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8)
         unreliable = cv2.dilate(unreliable.astype(np.uint8), kernel) > 0
     return (~unreliable).astype(np.float32)
+
+
+def flow_pair(
+    frame: np.ndarray, other: np.ndarray, flow: Mapping[str, object], criteria: Mapping[str, object], device: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The flow frame → other (H×W×2) with the ``flow`` options of ``flow.flow_options``, and the
+    frame's weights against the other frame by the consistency ``criteria`` (both flows computed)."""
+    backward = compute_flow(frame, other, **flow, device=device)
+    forward = compute_flow(other, frame, **flow, device=device)
+    return backward, reliable_weights(forward, backward, frames=(frame, other), **criteria)
 
 
 def landing_weight(flow: np.ndarray) -> np.ndarray:

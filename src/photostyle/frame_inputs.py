@@ -98,7 +98,7 @@ def assemble(
     long as all of them are.
     """
     tied = sorted((k for k in earlier if k >= shot_start), reverse=True)
-    dropped = sorted(set(earlier) - set(tied))
+    dropped = [k for k in sorted(earlier, reverse=True) if k not in tied]  # nearest first, as tied
     if dropped:
         log.info("frame %d is in the shot that starts at frame %d: not tied to frames %s", i, shot_start, dropped)
     return FrameInputs(

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from photostyle.clip_metrics import FrameData, clip_metrics, scored_positions
-from photostyle.consistency import reliable_weights
+from photostyle.consistency import flow_pair
 from photostyle.errors import InputError
-from photostyle.flow import compute_flow, flow_options
+from photostyle.flow import flow_options
 from photostyle.images import read_gray, read_rgb
 from photostyle.video import RANDOM_WEIGHTS_NOTE, list_frame_files
 
@@ -60,12 +60,11 @@ def score_folders(
 
 
 def flow_to_previous(frame: np.ndarray, previous: np.ndarray, config: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Flow frame → previous (H×W×2) and its consistency weights in [0, 1], with a run's ``flow``,
-    ``consistency``, ``models`` and ``device`` settings."""
-    options = flow_options(config["flow"], config["models"]) | {"device": config["device"]}
-    backward = compute_flow(frame, previous, **options)
-    forward = compute_flow(previous, frame, **options)
-    return backward, reliable_weights(forward, backward, frames=(frame, previous), **config["consistency"])
+    """Flow frame → previous (H×W×2; ``previous`` may be any other frame: a keyframe…) and its
+    consistency weights in [0, 1], with a run's ``flow``, ``consistency``, ``models`` and ``device``
+    settings."""
+    options = flow_options(config["flow"], config["models"])
+    return flow_pair(frame, previous, options, config["consistency"], config["device"])
 
 
 def _frames(inputs: list[Path], outputs: list[Path], labels: list[Path] | None, config: dict) -> Iterator[FrameData]:

@@ -6,6 +6,9 @@ the same configuration (the schema's defaults unless a config is given): flows w
 method and options, consistency weights with its criteria, shot cuts, k-means labels fused along
 the flow within a shot, the Matting Laplacian with its ε and radius, and each frame's inputs put
 together by ``frame_inputs.assemble`` as the workflow's ``stylize_frame`` does. Frames are 0-based.
+
+``stylize_clip`` is the per-frame chain; ``propagate_clip`` optimises keyframes only and carries their
+local colour maps to the frames between (``photostyle.propagation``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import numpy as np
 import torch
 
 from photostyle.config import defaults
-from photostyle.consistency import long_term_weights, reliable_weights
+from photostyle.consistency import long_term_weights
 from photostyle.cuts import Cuts, detect_cuts
-from photostyle.flow import compute_flow, flow_options
 from photostyle.frame_inputs import FrameInputs, assemble
 from photostyle.label_fusion import fuse_scores
 from photostyle.matting import matting_coefficients
+from photostyle.propagation import KeyframePlan, Refinement, keyframes, propagate_block
+from photostyle.scoring import flow_to_previous
 from photostyle.segmentation import fit_clusters, kmeans_scores, labels_from_scores
 from photostyle.stylize import Result, Settings, stylize
 from photostyle.vgg import VGGFeatures
@@ -49,6 +53,13 @@ class Clip:
         """First frame (0-based) of frame i's shot."""
         return self.cuts.shot_start(i + 1) - 1
 
+    def pair(self, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The flow frame i → frame k and frame i's consistency weights against frame k, computed
+        with the clip's settings the first time they are asked for."""
+        if (i, k) not in self.backward:
+            self.backward[i, k], self.reliable[i, k] = flow_to_previous(self.frames[i], self.frames[k], self.config)
+        return self.backward[i, k], self.reliable[i, k]
+
     def settings(self) -> Settings:
         """The stylisation settings of the clip's configuration."""
         return Settings.from_config(self.config["stylize"], self.config["segmentation"]["fallback"])
@@ -59,20 +70,15 @@ def prepare(frames: list[np.ndarray], style: np.ndarray, config: dict | None = N
     fused along the flow within each shot, with ``config`` (a complete configuration, e.g. from
     ``photostyle.config.changed``; default: the schema's defaults)."""
     config = defaults() if config is None else config
-    flow = flow_options(config["flow"], config["models"])
     segmentation = config["segmentation"]
     cuts = detect_cuts(frames, config["temporal"]["cut_threshold"])
-    backward, reliable = {}, {}
+    backward: dict[tuple[int, int], np.ndarray] = {}
+    reliable: dict[tuple[int, int], np.ndarray] = {}
+    clip = Clip(frames, style, np.zeros(0), [], backward, reliable, cuts, config)
     for i in range(len(frames)):
         for j in config["temporal"]["offsets"]:
-            k = i - j
-            if k < 0:
-                continue
-            backward[i, k] = compute_flow(frames[i], frames[k], **flow, device=config["device"])
-            forward = compute_flow(frames[k], frames[i], **flow, device=config["device"])
-            reliable[i, k] = reliable_weights(
-                forward, backward[i, k], frames=(frames[i], frames[k]), **config["consistency"]
-            )
+            if i - j >= 0:
+                clip.pair(i, i - j)
     clusters = fit_clusters(style, frames[0], segmentation["classes"], segmentation["position_weight"])
     style_labels = labels_from_scores(kmeans_scores(style, clusters, reference=True))
     labels, fused = [], None
@@ -85,7 +91,8 @@ def prepare(frames: list[np.ndarray], style: np.ndarray, config: dict | None = N
             scores = fuse_scores(scores, fused, backward[i, i - 1], reliable[i, i - 1], segmentation["temporal_weight"])
         fused = scores
         labels.append(labels_from_scores(scores))
-    return Clip(frames, style, style_labels, labels, backward, reliable, cuts, config)
+    clip.style_labels, clip.labels = style_labels, labels
+    return clip
 
 
 def frame_inputs(clip: Clip, i: int, results: list[Result]) -> FrameInputs:
@@ -119,3 +126,70 @@ def stylize_clip(
     for i in range(len(clip.frames)):
         results.append(stylize(extractor, frame_inputs(clip, i, results), settings, device))
     return results
+
+
+@dataclass
+class Propagated:
+    """A clip stylised in propagation mode: every frame's output, and the keyframes' optimisations."""
+
+    images: list[np.ndarray]  # H×W×3 uint8 per frame
+    keyframes: dict[int, Result]
+
+
+def propagate_clip(
+    extractor: VGGFeatures,
+    clip: Clip,
+    device: torch.device,
+    every: int,
+    min_reliable: float,
+    settings: Settings | None = None,
+) -> Propagated:
+    """Keyframes (``propagation.keyframes``: shot starts, every ``every`` frames, and where less than
+    ``min_reliable`` of a frame's pixels are carried reliably from the last keyframe) stylised by the
+    full objective, each tied to the keyframe before it in its shot along the flow between them; the
+    frames between take the keyframes' local colour maps along the flow (``propagation.propagate``)."""
+    settings = clip.settings() if settings is None else settings
+    n = len(clip.frames)
+    starts = [clip.shot_start(i) for i in range(n)]
+    chosen = keyframes(n, sorted(set(starts)), every, lambda t, k: float(clip.pair(t, k)[1].mean()), min_reliable)
+    results: dict[int, Result] = {}
+    laplacian = clip.config["laplacian"]
+    plan = KeyframePlan(tuple(chosen), tuple(sorted(set(starts))), n - 1)
+    for k in chosen:
+        earlier = [] if plan.previous(k) is None else [plan.previous(k)]
+        pairs = {p: clip.pair(k, p) for p in earlier}
+        results[k] = stylize(
+            extractor,
+            assemble(
+                clip.frames[k],
+                clip.style,
+                clip.labels[k],
+                clip.style_labels,
+                matting_coefficients(clip.frames[k], laplacian["eps"], laplacian["radius"]),
+                i=k,
+                earlier=earlier,
+                shot_start=starts[k],
+                optimised=lambda p: results[p].optimised,
+                backward={p: flow for p, (flow, _) in pairs.items()},
+                reliable={p: weights for p, (_, weights) in pairs.items()},
+                long={p: weights for p, (_, weights) in pairs.items()},
+            ),
+            settings,
+            device,
+        )
+    post = clip.config["stylize"]["local_affine"]
+    images: list[np.ndarray] = [np.empty(0)] * n
+    for k in chosen:
+        images[k] = results[k].image
+        end, tied = plan.block(k)
+        images[k + 1 : end + (not tied)] = propagate_block(
+            clip.frames[k : end + 1],
+            clip.labels[k : end + 1],
+            results[k].image,
+            results[end].image if tied else None,
+            lambda t, other, k=k: clip.pair(k + t, k + other),
+            (post["radius"], post["eps"]),
+            Refinement.from_config(clip.config),
+            device,
+        )
+    return Propagated(images, results)

@@ -1,13 +1,19 @@
 # Functions shared by the rules: the runs and their frame plans, and input paths per frame.
 # The photostyle package comes from the environment Snakemake runs in (make demo / make test set it up).
+import dataclasses
+import functools
+import os
+
 from snakemake.common import get_function_params, overwrite_function_params
 
 from photostyle.demo import ensure_demo_inputs
 from photostyle.chunks import Chunks
+from photostyle.errors import InputError
 from photostyle.flow import flow_options
 from photostyle.images import working_shape
 from photostyle.inputs import check_models, check_network_settings, plan_run, read_runs
 from photostyle.pairs import block_number, pair_frame_numbers
+from photostyle.propagation import KeyframePlan, Refinement
 
 
 wildcard_constraints:
@@ -61,6 +67,18 @@ if SEGMENTATION["method"] == "network":
     check_network_settings(config["segmentation"])
 STYLE_SIZE = config["stylize"]["style_size"] or config["input"]["size"]
 STYLIZE = config["stylize"]
+# stylize.mode: chain (every frame optimised, rule stylize_frame into stylized/) or propagate (the
+# keyframes optimised into keyframes/, the frames between carried from them by propagate_block; rule
+# stylized_frame then fills stylized/ from both). The keyframe settings reach the keyframes checkpoint,
+# the refinement's (with the Laplacian's and the objective's weights) propagate_block.
+PROPAGATE = STYLIZE["mode"] == "propagate"
+PROPAGATION_KEYS = ("mode", "keyframe_every", "keyframe_min_reliable", "refine_iterations")
+KEYFRAME_PARAMS = canonical(
+    {"every": STYLIZE["keyframe_every"], "min_reliable": STYLIZE["keyframe_min_reliable"]}
+    | ({"flow": FLOW_PARAMS, "criteria": CONSISTENCY} if STYLIZE["keyframe_min_reliable"] > 0 else {})
+)
+REFINEMENT = canonical(dataclasses.asdict(Refinement.from_config(config)))
+OPTIMISED_IMAGE = f"results/{{run}}/{'keyframes' if PROPAGATE else 'stylized'}/frame_{{i}}.png"
 # Threads and keep_freed_memory change speed and memory, not the result: they stay out of the params
 # that trigger reruns. The chunks reach each frame's job as the frames it is tied to and its seam
 # weight, so that a new chunk size reruns only the frames whose chain changes.
@@ -68,10 +86,15 @@ STYLIZE_PARAMS = canonical(
     {
         key: value
         for key, value in STYLIZE.items()
-        if key not in ("threads", "chunk_frames", "chunk_overlap", "keep_freed_memory")
+        if key not in ("threads", "chunk_frames", "chunk_overlap", "keep_freed_memory", *PROPAGATION_KEYS)
     }
 )
 # Without temporal offsets the frames are independent already: no chunks.
+if PROPAGATE and STYLIZE["chunk_frames"]:
+    raise InputError(
+        "stylize.chunk_frames applies to stylize.mode: chain; in propagate mode the blocks between "
+        "keyframes run in parallel already (chunks of the keyframe chain are not implemented): set it to 0"
+    )
 CHUNKS = {
     run: Chunks(STYLIZE["chunk_frames"] if J else 0, STYLIZE["chunk_overlap"], plan.n_frames)
     for run, plan in PLANS.items()
@@ -121,8 +144,12 @@ def block_frame_files(wildcards):
 
 def stylize_sources(wildcards, warmup=False):
     """(k, optimised file) for the frames k = i - j (j in J) that frame i (its warm-up version with
-    ``warmup``) is tied to: within its chunk, and the warm-up versions before it (photostyle.chunks)."""
+    ``warmup``) is tied to: within its chunk, and the warm-up versions before it (photostyle.chunks).
+    In propagate mode: the keyframe before keyframe i in its shot."""
     run, i = wildcards.run, int(wildcards.i)
+    if PROPAGATE:
+        previous = keyframe_plan(run).previous(i)
+        return [] if previous is None else [(previous, optimised_file(run, previous))]
     return [
         (k, warmup_file(run, k, optimised=True) if from_warmup else optimised_file(run, k))
         for k, from_warmup in CHUNKS[run].sources(i, J, warmup)
@@ -281,7 +308,9 @@ def stylize_inputs(wildcards, warmup=False):
         "laplacian": LAPLACIAN_FILE.format(run=run, b=block(i)),
         "previous": [path for _, path in stylize_sources(wildcards, warmup)],
     }
-    if inputs["previous"]:
+    if inputs["previous"] and PROPAGATE:  # one file holds the flow to the keyframe before and the weights
+        inputs["backward"] = inputs["consistency"] = f"results/{run}/keyframe_pairs/frame_{i}.npz"
+    elif inputs["previous"]:
         inputs["backward"] = pair_file(run, "flow/backward", i)
         inputs["consistency"] = pair_file(run, "consistency/weights", i)
     if not warmup and seam(wildcards):
@@ -302,3 +331,52 @@ def frame_stylize_inputs(wildcards):
 def warmup_stylize_inputs(wildcards):
     """stylize_warmup's inputs."""
     return stylize_inputs(wildcards, warmup=True)
+
+
+def keyframe_plan(run):
+    """The run's keyframes and shot starts (propagate mode), once the keyframes checkpoint has run
+    (read once per version of the file: input functions ask for it at every job)."""
+    path = checkpoints.keyframes.get(run=run).output[0]
+    return read_keyframe_plan(path, os.stat(path).st_mtime_ns)
+
+
+@functools.cache
+def read_keyframe_plan(path, version):
+    """The plan in ``path``; ``version`` (its modification time) makes a rewritten file a new key."""
+    return KeyframePlan.read(path)
+
+
+def optimised_frames(run):
+    """The frames the optimiser stylises: every frame, or the keyframes in propagate mode."""
+    return keyframe_plan(run).keys if PROPAGATE else frame_numbers(run)
+
+
+@planned
+def keyframe_pair_inputs(wildcards):
+    """Keyframe i and the keyframe before it in its shot."""
+    previous = keyframe_plan(wildcards.run).previous(int(wildcards.i))
+    return {"frame": frame_file(wildcards.run, wildcards.i), "previous": frame_file(wildcards.run, previous)}
+
+
+@planned
+def propagate_block_inputs(wildcards):
+    """The frames of keyframe k's block with their labels, keyframe k's output, and the next
+    keyframe's when the block ends with it (same shot)."""
+    run, k = wildcards.run, int(wildcards.k)
+    end, tied = keyframe_plan(run).block(k)
+    numbers = range(k, end + 1)
+    inputs = {
+        "frames": [frame_file(run, i) for i in numbers],
+        "labels": [f"results/{run}/segmentation/frame_{i:05d}.png" for i in numbers],
+        "first": frame_png(run, "keyframes", k),
+    }
+    return inputs | ({"last": frame_png(run, "keyframes", end)} if tied else {})
+
+
+@planned
+def propagated_source(wildcards):
+    """Where stylised frame i comes from in propagate mode: its keyframe output, or its block's folder."""
+    run, i = wildcards.run, int(wildcards.i)
+    plan = keyframe_plan(run)
+    key = plan.key_of(i)
+    return frame_png(run, "keyframes", i) if key == i else f"results/{run}/propagated/block_{key:05d}"

@@ -2,6 +2,9 @@ rule encode:
     input:
         stylized=lambda w: [stylized_file(w.run, i) for i in frame_numbers(w.run)],
         frames=lambda w: [frame_file(w.run, i) for i in frame_numbers(w.run)],
+        # Propagate mode: the keyframe plan as a plain input, so that a switch from chain mode runs the
+        # keyframes checkpoint (Snakemake does not weigh the triggers of a job that waits for one).
+        plan=lambda w: f"results/{w.run}/keyframes.json" if PROPAGATE else [],
     output:
         video=report(
             "results/{run}/{run}.mp4",

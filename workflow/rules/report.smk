@@ -64,7 +64,7 @@ rule metrics_report:
 
 rule loss_curves:
     input:
-        lambda w: [f"results/{w.run}/losses/frame_{i:05d}.json" for i in frame_numbers(w.run)],
+        lambda w: [f"results/{w.run}/losses/frame_{i:05d}.json" for i in optimised_frames(w.run)],
     output:
         report(
             f"{REPORT}/losses.svg",

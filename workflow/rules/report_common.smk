@@ -44,6 +44,18 @@ def benchmark_files(run):
     frames = [f"{i:05d}" for i in frame_numbers(run)]
     pair_blocks = sorted({block(i) for i in frame_numbers(run) if i > 1})
     blocks = sorted({block(i) for i in frame_numbers(run)})
+    optimised = [f"{i:05d}" for i in optimised_frames(run)]
+    propagation = {}
+    if PROPAGATE:
+        plan = keyframe_plan(run)
+        propagation = {
+            "keyframes": [f"{bench}/keyframes.tsv"],
+            "keyframe_pair": [f"{bench}/keyframe_pair/frame_{k:05d}.tsv" for k in plan.keys if plan.previous(k)],
+            "propagate_block": [
+                f"{bench}/propagate_block/block_{k:05d}.tsv" for k in plan.keys if plan.block(k)[0] > k
+            ],
+            "stylized_frame": [f"{bench}/stylized_frame/frame_{i}.tsv" for i in frames],
+        }
     return {
         "frames": [f"{bench}/frames/frame_{i}.tsv" for i in frames],
         "flow_forward": [f"{bench}/flow_forward/block{b}.tsv" for b in pair_blocks],
@@ -54,10 +66,10 @@ def benchmark_files(run):
         "frame_labels": [f"{bench}/frame_labels/frame_{i}.tsv" for i in frames],
         "laplacian": [f"{bench}/laplacian/block{b}.tsv" for b in blocks],
         "cuts": [f"{bench}/cuts.tsv"],
-        "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in frames],
+        "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in optimised],
         "stylize_warmup": [f"{bench}/stylize_warmup/frame_{i:05d}.tsv" for i in CHUNKS[run].warmup_frames()],
         "encode": [f"{bench}/encode.tsv"],
-    }
+    } | propagation
 
 
 def metrics_inputs(wildcards):
@@ -76,4 +88,4 @@ def metrics_inputs(wildcards):
         "classes": f"results/{run}/segmentation/classes.json",
         "cuts": f"results/{run}/cuts.json",  # pairs across a shot cut are left out
         "video": ancient(f"results/{run}/{run}.mp4"),  # only so that encode has run: its benchmark
-    }
+    } | ({"keyframes": checkpoints.keyframes.get(run=run).output[0]} if PROPAGATE else {})

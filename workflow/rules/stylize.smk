@@ -2,7 +2,7 @@ rule stylize_frame:
     input:
         unpack(frame_stylize_inputs),
     output:
-        image="results/{run}/stylized/frame_{i}.png",
+        image=OPTIMISED_IMAGE,  # stylized/, or keyframes/ in propagate mode
         optimised="results/{run}/optimised/frame_{i}.png",
         losses="results/{run}/losses/frame_{i}.json",
     log:

@@ -1,0 +1,208 @@
+"""Propagation mode against the per-frame chain: seconds of the stylisation stage, temporal and photographic
+figures, pulses at keyframes and drift.
+
+    .venv/bin/python benchmarks/propagate.py [--size 192] [--every 4,8,16] [--min-reliable 0.5]
+        [--frames 32] [--clips name,…] [--sheet docs/propagate.png] [--out results/propagate]
+
+Clips: each shared sequence with its reference of ``compare.py`` (``davis_bike_cutie`` 4 frames,
+``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel32``, Sintel's alley played forward
+and backward to ``--frames`` frames as in ``chunks.py``. Each is prepared once with the schema's
+defaults (flows, consistency weights, shot cuts, k-means labels fused along the flow:
+``sequence.prepare``), at ``--size`` with **HED's VGG-16 (trained for edge detection, not ImageNet
+classification)**, then stylised by the chain (``sequence.stylize_clip``: every frame optimised, J =
+{1, 2, 4}) and in propagation mode (``sequence.propagate_clip``) with one keyframe every ``--every``
+frames (and wherever less than ``--min-reliable`` of a frame's pixels are carried reliably from the
+last keyframe). Each setup starts from the prepared flows of J only: the flows propagation needs
+besides (frame ↔ keyframe) count in its seconds.
+
+Columns: seconds of the stylisation stage (the chain's frames, or the keyframes plus propagation
+with its flows) per clip and per frame and the ratio to the chain's; keyframes; warping error (Lai
+et al.) of the output and its ratio to the input's, with the run's consistency weights and with
+Lai et al.'s plain mask (Ruder et al.'s two criteria); style distance (Lab statistics per class);
+local-affine residual (0-255); SSIM of the luminance against the input's; pulse: the output's
+frame-to-frame change relative to the input's on the pairs into and out of a keyframe, divided by
+the same on the other pairs (1 = no pulse; "-" for the chain or without such pairs); drift: SSIM and
+style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frames). Outputs go to
+``--out/<clip>/<setup>/``; ``--sheet`` puts frames between keyframes side by side (input | chain |
+propagation) for the 32-frame clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from chunks import SEQUENCE, ping_pong
+from compare import DATA, SEQUENCES
+from photo_pairs import NETWORK
+from workflow_run import REPO
+
+from photostyle.allocator import keep_freed_memory
+from photostyle.clip_metrics import FrameData, change, clip_metrics, first_and_last
+from photostyle.consistency import RUDER
+from photostyle.images import read_rgb, resize_longest, write_rgb
+from photostyle.run_config import run_config
+from photostyle.scoring import flow_to_previous
+from photostyle.sequence import Clip, prepare, propagate_clip, stylize_clip
+from photostyle.vgg import VGGFeatures, weights_from_config
+from photostyle.video import list_frame_files
+from photostyle.visual import panels, stack
+
+DRIFT_FRAMES = 8
+
+
+def clips(frames: int) -> dict[str, tuple[list[Path], Path]]:
+    """Frame files and reference of every clip."""
+    found = {name: (list_frame_files(DATA / folder), DATA / style) for name, (folder, style) in SEQUENCES.items()}
+    found["sintel32"] = (ping_pong(frames), found[SEQUENCE.name][1])
+    return found
+
+
+def fresh(clip: Clip) -> Clip:
+    """The clip with only the flows ``prepare`` made (each setup computes the others it needs)."""
+    return dataclasses.replace(clip, backward=dict(clip.backward), reliable=dict(clip.reliable))
+
+
+def pulse(clip: Clip, outputs: list[np.ndarray], keys: list[int]) -> float | None:
+    """Mean output ÷ input frame-to-frame change on the pairs into and out of a keyframe (not a shot
+    start) over the same on the other pairs within shots."""
+    starts = {clip.shot_start(i) for i in range(len(clip.frames))}
+    near, other = [], []
+    for i in range(1, len(clip.frames)):
+        if i in starts:
+            continue
+        backward, weights = clip.backward[i, i - 1], clip.reliable[i, i - 1]
+        moved = change(clip.frames[i - 1], clip.frames[i], backward, weights)
+        ratio = change(outputs[i - 1], outputs[i], backward, weights) / max(moved, 1e-6)
+        (near if any(k not in starts and i in (k, k + 1) for k in keys) else other).append(ratio)
+    return float(np.mean(near) / np.mean(other)) if near and other else None
+
+
+def scores(clip: Clip, outputs: list[np.ndarray], plain: dict[int, np.ndarray]) -> dict:
+    """The clip's figures with the run's consistency weights, the warping-error ratio with the plain
+    mask, and the drift figures."""
+    starts = {clip.shot_start(i) for i in range(len(clip.frames))}
+
+    def data(masks: dict[int, np.ndarray]) -> list[FrameData]:
+        return [
+            FrameData(frame, out, labels, clip.backward.get((i, i - 1)), masks.get(i), cut=i in starts and i > 0)
+            for i, (frame, out, labels) in enumerate(zip(clip.frames, outputs, clip.labels, strict=True))
+        ]
+
+    names = [f"class {k}" for k in range(256)]
+    run = clip_metrics(
+        data({i: clip.reliable[i, i - 1] for i in range(1, len(outputs))}), clip.style, clip.style_labels, names
+    )
+    lai = clip_metrics(data(plain), clip.style, clip.style_labels, names)
+    drift = None
+    if len(outputs) >= 2 * DRIFT_FRAMES:
+        parts = first_and_last(data({}), clip.style, clip.style_labels, DRIFT_FRAMES)
+        drift = tuple(last / first for first, last in zip(parts["first"], parts["last"], strict=True))
+    return {"run": run, "plain": lai["temporal"]["warping_error"]["ratio"], "drift": drift}
+
+
+def row(name: str, setup: str, n: int, seconds: float, chain: float, keys: str, figures: dict, pulsed) -> str:
+    run = figures["run"]
+    warping = run["temporal"]["warping_error"]
+    drift = figures["drift"]
+    cells = [
+        name, setup, str(n), f"{seconds:.0f}", f"{seconds / n:.1f}", f"{seconds / chain:.3f}", keys,
+        f"{warping['output']:.5f}", f"{warping['ratio']:.2f}", f"{figures['plain']:.2f}",
+        f"{run['style']['output']:.2f}", f"{run['photorealism']['affine_residual']:.2f}",
+        f"{run['structure']['ssim']:.3f}", "-" if pulsed is None else f"{pulsed:.2f}",
+        "-" if drift is None else f"{drift[0]:.3f} / {drift[1]:.3f}",
+    ]  # fmt: skip
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=192, help="working size: longest side in pixels")
+    parser.add_argument("--every", default="4,8,16", help="keyframe intervals to try")
+    parser.add_argument("--min-reliable", type=float, default=0.5, help="a keyframe where less is carried")
+    parser.add_argument("--frames", type=int, default=32, help="length of the ping-pong Sintel clip")
+    parser.add_argument("--clips", help="comma-separated clip names (default: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "propagate")
+    parser.add_argument("--sheet", type=Path, help="PNG of frames between keyframes: input | chain | propagation")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"shared data not found at {DATA} (clone the repository beside ../shared)", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    keep_freed_memory()
+    everies = [int(value) for value in args.every.split(",")]
+    config = run_config([*NETWORK, f"input.size={args.size}"])
+    network = weights_from_config(config["models"])
+    device = torch.device("cpu")
+    stylize_cfg = config["stylize"]
+    extractor = VGGFeatures.of(network, [*stylize_cfg["content_layers"], *stylize_cfg["style_layers"]])
+    chosen = clips(args.frames)
+    names = args.clips.split(",") if args.clips else list(chosen)
+    print(f"{time.strftime('%Y-%m-%d')}, {torch.get_num_threads()} threads, device cpu; working size {args.size}; "
+          f"features: {network.source}; schema defaults otherwise (stylize.iterations "
+          f"{stylize_cfg['iterations']}, J = {config['temporal']['offsets']}); keyframes also where less than "
+          f"{args.min_reliable} of the pixels are carried reliably\n")  # fmt: skip
+    print(
+        "| clip | setup | frames | stylisation (s) | s/frame | ÷ chain | keyframes | warping error | ÷ input's "
+        "| ÷ input's, plain mask | style distance | affine residual | SSIM | pulse | drift: SSIM / style |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    sheet = []
+    for name in names:
+        files, style_file = chosen[name]
+        frames = [resize_longest(read_rgb(path, "frame"), args.size) for path in files]
+        style = resize_longest(read_rgb(style_file, "style image"), args.size)
+        clip = prepare(frames, style, config)
+        plain = {
+            i: flow_to_previous(frames[i], frames[i - 1], config | {"consistency": RUDER})[1]
+            for i in range(1, len(frames))
+        }
+        outputs: dict[str, list[np.ndarray]] = {}
+        start = time.perf_counter()
+        outputs["chain"] = [result.image for result in stylize_clip(extractor, fresh(clip), device)]
+        chain = time.perf_counter() - start
+        print(
+            row(name, "chain", len(frames), chain, chain, "all", scores(clip, outputs["chain"], plain), None),
+            flush=True,
+        )
+        for every in everies:
+            setup = f"propagate, every {every}"
+            start = time.perf_counter()
+            result = propagate_clip(extractor, fresh(clip), device, every, args.min_reliable)
+            seconds = time.perf_counter() - start
+            outputs[setup] = result.images
+            keys = sorted(result.keyframes)
+            figures = scores(clip, result.images, plain)
+            print(
+                row(
+                    name, setup, len(frames), seconds, chain, str(len(keys)), figures, pulse(clip, result.images, keys)
+                ),
+                flush=True,
+            )
+            if name == "sintel32" and every == everies[len(everies) // 2]:
+                between = [min(k + every // 2, len(frames) - 1) for k in keys[:3]]
+                sheet += [
+                    panels(
+                        [frames[t], outputs["chain"][t], result.images[t]],
+                        [f"frame {t + 1}", "chain", f"propagated (every {every})"],
+                    )
+                    for t in between
+                ]
+        for setup, images in outputs.items():
+            folder = args.out / name / setup.replace(", ", "_").replace(" ", "")
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, image in enumerate(images, start=1):
+                write_rgb(folder / f"frame_{i:05d}.png", image)
+    if args.sheet and sheet:
+        write_rgb(args.sheet, stack(sheet, gap=4))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

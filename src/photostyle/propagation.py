@@ -1,0 +1,262 @@
+"""Propagation: keyframes' local affine colour maps carried along the flow to the frames between them.
+
+The photorealism term asks each output to be a locally affine recolouring of its input frame. A
+stylised keyframe therefore defines, at every pixel, an affine colour map q = A·I + b (the guided
+filter's, ``colour.local_affine_maps``). Within a shot those maps move with the content, so a frame
+t between keyframes k₀ and k₁ takes, at each pixel, the maps of k₀ and k₁ warped onto it along the
+flows t → k₀ and t → k₁, weighted by the flow's reliability over the temporal distance, and applies
+them to its own colours. Where neither keyframe sees the pixel, the frame's class takes the per-class
+affine map its nearest keyframe shows (``class_maps``).
+
+Keyframes (``keyframes``): the first frame of each shot, then every ``every`` frames, and any frame
+where the flow to the last keyframe is reliable on less than ``min_reliable`` of the pixels (the
+content has moved on). Maps are H×W×4×3 float32 ([I, 1] · maps = output); images H×W×3 float32 RGB
+in [0, 1].
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from photostyle.atomic import write_text
+from photostyle.colour import MIN_PIXELS, apply_maps, fit_affine, local_affine_maps
+from photostyle.errors import InputError
+from photostyle.flow import warp
+from photostyle.matting import MattingCoefficients, MattingLaplacian, matting_coefficients
+from photostyle.stylize import post_radius
+
+
+def keyframes(
+    n_frames: int,
+    shot_starts: Sequence[int],
+    every: int,
+    reliable_share: Callable[[int, int], float] | None = None,
+    min_reliable: float = 0.0,
+) -> list[int]:
+    """The keyframes (0-based, sorted) of a clip whose shots start at ``shot_starts`` (0-based; 0 is
+    always one): each shot's first frame, then every ``every`` frames after the last keyframe, or
+    sooner where ``reliable_share(t, k)`` (the share of frame t's pixels the flow t → keyframe k
+    carries reliably) falls below ``min_reliable``."""
+    starts = {0, *shot_starts}
+    chosen: list[int] = []
+    for t in range(n_frames):
+        if t in starts or t - chosen[-1] >= every:
+            chosen.append(t)
+        elif min_reliable > 0 and reliable_share is not None and reliable_share(t, chosen[-1]) < min_reliable:
+            chosen.append(t)
+    return chosen
+
+
+@dataclass(frozen=True)
+class KeyframePlan:
+    """Keyframes and shot starts of a clip whose last frame is ``last`` (frame numbers as the caller
+    counts them: 0-based in ``sequence``, 1-based in the workflow). A block is a keyframe and the
+    frames after it up to the next keyframe: included when it is in the same shot (the block's frames
+    take the look of both), else the block ends with the shot."""
+
+    keys: tuple[int, ...]
+    shot_starts: tuple[int, ...]
+    last: int
+
+    def shot_start(self, i: int) -> int:
+        return max([self.keys[0], *(s for s in self.shot_starts if s <= i)])
+
+    def previous(self, k: int) -> int | None:
+        """The keyframe before keyframe k in its shot (what k is tied to), or None."""
+        before = [key for key in self.keys if key < k]
+        return before[-1] if before and before[-1] >= self.shot_start(k) else None
+
+    def block(self, k: int) -> tuple[int, bool]:
+        """The last frame of keyframe k's block, and whether it is the next keyframe (same shot)."""
+        after = [key for key in self.keys if key > k]
+        if not after:
+            return self.last, False
+        tied = self.shot_start(after[0]) == self.shot_start(k)
+        return (after[0], True) if tied else (after[0] - 1, False)
+
+    def key_of(self, i: int) -> int:
+        """The keyframe whose block frame i is in (i itself for a keyframe)."""
+        return max(key for key in self.keys if key <= i)
+
+    def to_json(self) -> str:
+        return json.dumps({"keyframes": list(self.keys), "shot_starts": list(self.shot_starts), "last": self.last})
+
+    def write(self, path: str | os.PathLike) -> None:
+        write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> KeyframePlan:
+        """The plan ``write`` wrote; an unreadable file raises, naming it."""
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+            return cls(tuple(data["keyframes"]), tuple(data["shot_starts"]), int(data["last"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path} is not a keyframe plan ({exc}); delete it to rebuild") from exc
+
+
+def warp_maps(maps: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Maps of another frame moved onto this one along ``flow`` (this frame → that one)."""
+    h, w = maps.shape[:2]
+    flat = maps.reshape(h, w, 12)
+    parts = [warp(np.ascontiguousarray(flat[..., c : c + 4]), flow) for c in range(0, 12, 4)]
+    return np.concatenate(parts, axis=2).reshape(h, w, 4, 3)
+
+
+def class_maps(frame: np.ndarray, output: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """One affine map [I, 1] → output per class (n_classes×4×3) fitted on a keyframe; a class with
+    too few pixels there takes the whole frame's map."""
+    pixels, targets, flat = frame.reshape(-1, 3), output.reshape(-1, 3), labels.ravel()
+    whole = fit_affine(pixels, targets)
+    fits = [
+        fit_affine(pixels[flat == k], targets[flat == k]) if (flat == k).sum() >= MIN_PIXELS else whole
+        for k in range(n_classes)
+    ]
+    return np.stack(fits).astype(np.float32)
+
+
+def propagate(
+    frame: np.ndarray,
+    labels: np.ndarray,
+    maps: Sequence[np.ndarray],
+    flows: Sequence[np.ndarray],
+    reliable: Sequence[np.ndarray],
+    distances: Sequence[int],
+    fallback: np.ndarray,
+) -> np.ndarray:
+    """Frame t stylised from its keyframes: each keyframe's ``maps`` warped along ``flows`` (t →
+    keyframe), weighted by ``reliable`` (H×W in [0, 1]) over the temporal distance, applied to the
+    frame. Where no keyframe is reliable, the class map of ``fallback`` (K×4×3, by the frame's
+    ``labels``) takes over, in proportion to how little any keyframe is trusted."""
+    h, w = frame.shape[:2]
+    total = np.zeros((h, w, 4, 3), np.float32)
+    weight = np.zeros((h, w), np.float32)
+    coverage = np.zeros((h, w), np.float32)
+    for keyframe_maps, flow, trust, distance in zip(maps, flows, reliable, distances, strict=True):
+        share = trust.astype(np.float32) / max(distance, 1)
+        total += share[..., None, None] * warp_maps(keyframe_maps, flow)
+        weight += share
+        coverage = np.maximum(coverage, trust)
+    blended = total / np.maximum(weight, 1e-12)[..., None, None]
+    seen = coverage[..., None, None]
+    return apply_maps(seen * blended + (1.0 - seen) * fallback[labels], frame)
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """The settings of ``refine``: the Laplacian's (``laplacian.eps``, ``laplacian.radius``), the
+    objective's weights λ and γ, and the conjugate-gradient steps (0: no refinement)."""
+
+    eps: float
+    radius: int
+    photorealism: float
+    temporal: float
+    iterations: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> Refinement:
+        """From a complete configuration (``stylize.refine_iterations`` and the sections above)."""
+        weights = config["stylize"]["weights"]
+        laplacian = config["laplacian"]
+        return cls(
+            laplacian["eps"],
+            laplacian["radius"],
+            weights["photorealism"],
+            weights["temporal"],
+            config["stylize"]["refine_iterations"],
+        )
+
+
+def propagate_block(
+    frames: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
+    first: np.ndarray,
+    last: np.ndarray | None,
+    pair: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+    post: tuple[float, float],
+    refinement: Refinement,
+    device: torch.device,
+) -> list[np.ndarray]:
+    """The frames between two keyframes stylised from them: ``frames`` (H×W×3 uint8) and their
+    ``labels`` run from a keyframe, whose output is ``first``, to the frame before the next keyframe,
+    or to the next keyframe itself when it is in the same shot (its output ``last``; else None).
+    ``pair(t, k)`` gives the flow frame t → frame k and frame t's weights against frame k (positions
+    in the block). The maps are the guided filter's with a window of ``post`` = (radius as a fraction of
+    the frame's longest side, ε): the local-affine post-process's settings. Each frame is then refined
+    (``refine``), trusting the propagated colours as much as the flow to its nearest reliable keyframe.
+    Returns the outputs (uint8) of the frames strictly between."""
+    keys = {0: first} | ({len(frames) - 1: last} if last is not None else {})
+    n_classes = int(max(label.max() for label in labels)) + 1
+    window = post_radius(frames[0], post[0])
+    maps = {k: local_affine_maps(unit(frames[k]), unit(out), window, post[1]) for k, out in keys.items()}
+    fallback = {k: class_maps(unit(frames[k]), unit(out), labels[k], n_classes) for k, out in keys.items()}
+    outputs = []
+    for t in range(1, len(frames) - (last is not None)):
+        pairs = [pair(t, k) for k in keys]
+        reliable = [weights for _, weights in pairs]
+        image = propagate(
+            unit(frames[t]),
+            labels[t],
+            [maps[k] for k in keys],
+            [flow for flow, _ in pairs],
+            reliable,
+            [abs(t - k) for k in keys],
+            fallback[min(keys, key=lambda k: abs(t - k))],
+        )
+        if refinement.iterations:
+            coefficients = matting_coefficients(frames[t], refinement.eps, refinement.radius)
+            trust = np.maximum.reduce(reliable)
+            image = refine(image, coefficients, trust, refinement, device)
+        outputs.append(np.round(image * 255.0).astype(np.uint8))
+    return outputs
+
+
+def refine(
+    image: np.ndarray,
+    coefficients: MattingCoefficients,
+    trust: np.ndarray,
+    refinement: Refinement,
+    device: torch.device,
+) -> np.ndarray:
+    """The objective's photorealism and temporal terms alone, without VGG: minimise
+    λ/N Σ_c x_cᵀ M x_c + γ/(3N) Σ trust ⊙ (x − image)² (M: the frame's Matting Laplacian from
+    ``coefficients``; the temporal term's target is the propagated ``image``, H×W×3 in [0, 1], trusted
+    by ``trust``, H×W in [0, 1]). Its minimum solves the sparse system (λ M + γ/3 · diag(trust)) x =
+    γ/3 · trust ⊙ image, here by ``refinement.iterations`` conjugate-gradient steps from x = image, per
+    channel: the maps' blend and the class maps' seams become locally affine again where the flow is
+    trusted least."""
+    photorealism, temporal = refinement.photorealism, refinement.temporal
+    operator = MattingLaplacian(coefficients, device)
+    target = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)).to(device)
+    diagonal = temporal / 3.0 * torch.from_numpy(trust.astype(np.float32))[None].to(device) + 1e-6
+
+    def system(values: torch.Tensor) -> torch.Tensor:
+        return photorealism * operator(values) + diagonal * values
+
+    def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a * b).sum(dim=(1, 2), keepdim=True)  # per channel
+
+    x = target.clone()
+    residual = diagonal * target - system(x)
+    direction = residual.clone()
+    norm = dot(residual, residual)
+    for _ in range(refinement.iterations):
+        product = system(direction)
+        step = norm / dot(direction, product).clamp_min(1e-30)
+        x += step * direction
+        residual -= step * product
+        new_norm = dot(residual, residual)
+        direction = residual + new_norm / norm.clamp_min(1e-30) * direction
+        norm = new_norm
+    return np.clip(x.cpu().numpy().transpose(1, 2, 0), 0.0, 1.0)
+
+
+def unit(image: np.ndarray) -> np.ndarray:
+    """uint8 → float32 in [0, 1]."""
+    return image.astype(np.float32) / 255.0

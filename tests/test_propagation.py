@@ -1,0 +1,175 @@
+"""Propagation of keyframes' local affine colour maps along the flow (photostyle.propagation)."""
+
+import numpy as np
+import pytest
+
+from photostyle.colour import apply_maps, local_affine_maps
+from photostyle.errors import InputError
+from photostyle.propagation import KeyframePlan, class_maps, keyframes, propagate
+
+H, W = 64, 80
+SHIFT = np.array([1.5, 0.75], np.float32)  # camera motion per frame (x, y), in pixels
+
+
+def world(photo: np.ndarray) -> np.ndarray:
+    return photo.astype(np.float32) / 255.0
+
+
+def frame_at(scene: np.ndarray, t: int) -> np.ndarray:
+    """Frame t of a camera moving across the scene by SHIFT per frame (bilinear, sub-pixel)."""
+    import cv2
+
+    x, y = 20 + SHIFT[0] * t, 30 + SHIFT[1] * t
+    grid_x, grid_y = np.meshgrid(np.arange(W, dtype=np.float32) + x, np.arange(H, dtype=np.float32) + y)
+    return cv2.remap(scene, grid_x, grid_y, cv2.INTER_LINEAR)
+
+
+def recolour(scene: np.ndarray) -> np.ndarray:
+    """A known look: per-pixel affine colour maps varying across the scene (gain and offset waves of
+    30-40 px, a channel mix), applied in scene coordinates: carried to the wrong place, they are wrong."""
+    h, w = scene.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    wave = (0.5 + 0.5 * np.sin(2 * np.pi * x / 40) * np.cos(2 * np.pi * y / 30))[..., None]
+    mix = np.array([[0.8, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.2, 0.6]], np.float32)
+    out = scene @ mix.T * (0.6 + 0.6 * wave) + np.array([0.1, 0.05, 0.0], np.float32) * wave
+    return np.clip(out, 0.0, 1.0)
+
+
+def test_the_guided_filter_maps_reproduce_an_affine_recolouring(photo):
+    frame = world(photo[:H, :W])
+    output = np.clip(frame @ np.array([[0.5, 0.3, 0.1], [0.0, 0.9, 0.0], [0.2, 0.0, 0.7]], np.float32) + 0.05, 0, 1)
+    maps = local_affine_maps(frame, output, radius=3, eps=1e-6)
+    assert maps.shape == (H, W, 4, 3)
+    assert np.abs(apply_maps(maps, frame) - output).mean() * 255 < 0.5
+
+
+def test_a_known_camera_path_and_recolouring_are_reproduced_from_two_keyframes(photo):
+    scene = world(photo)
+    styled = recolour(scene)
+    keys = (0, 8)
+    maps = [local_affine_maps(frame_at(scene, k), frame_at(styled, k), radius=2, eps=1e-4) for k in keys]
+    labels = np.zeros((H, W), np.int64)
+    fallback = class_maps(frame_at(scene, 0), frame_at(styled, 0), labels, 1)
+    inner = (slice(8, -8), slice(8, -8))  # away from where the camera brings in new content
+
+    def error(image: np.ndarray, t: int) -> float:
+        return float(np.abs(image - frame_at(styled, t))[inner].mean() * 255)  # grey levels (0-255)
+
+    def carried(t: int, sign: float = 1.0) -> np.ndarray:
+        flows = [np.broadcast_to(sign * (t - k) * SHIFT, (H, W, 2)).astype(np.float32) for k in keys]
+        reliable = [np.ones((H, W), np.float32) for _ in keys]
+        return propagate(frame_at(scene, t), labels, maps, flows, reliable, [abs(t - k) for k in keys], fallback)
+
+    fit = error(apply_maps(maps[0], frame_at(scene, 0)), 0)  # what the window fit loses on this look
+    errors = [error(carried(t), t) for t in range(1, 8)]
+    assert max(errors) < 1.3 * fit + 0.5, (fit, errors)
+    assert error(carried(4, sign=-1.0), 4) > 5 * max(errors)  # carried the wrong way: wrong colours
+    assert error(apply_maps(fallback[labels], frame_at(scene, 4)), 4) > 5 * max(errors)  # one map for all: wrong
+    assert error(frame_at(styled, 0), 4) > 5 * max(errors)  # the keyframe's output reused: wrong
+
+
+def test_a_region_no_keyframe_sees_takes_its_class_map(photo):
+    frame = world(photo[:H, :W])
+    labels = np.zeros((H, W), np.int64)
+    labels[:, W // 2 :] = 1
+    gains = np.array([[0.6, 0.9, 1.2], [1.1, 0.8, 0.5]], np.float32)  # a different recolouring per class
+    output = np.clip(frame * gains[labels], 0.0, 1.0)
+    wrong = np.zeros((H, W, 4, 3), np.float32)  # what the flow would carry there: nothing sensible
+    reliable = np.ones((H, W), np.float32)
+    reliable[16:48, 48:72] = 0.0  # disoccluded
+    fallback = class_maps(frame, output, labels, 2)
+    ours = propagate(frame, labels, [wrong], [np.zeros((H, W, 2), np.float32)], [reliable], [1], fallback)
+    assert np.abs(ours - output)[16:48, 48:72].mean() * 255 < 1.0
+    assert np.abs(ours[reliable > 0] - 0.0).max() == pytest.approx(0.0)  # elsewhere the (here black) carried maps
+
+
+def test_keyframes_start_each_shot_then_every_n_or_where_the_flow_gives_out():
+    assert keyframes(20, [], 8) == [0, 8, 16]
+    assert keyframes(20, [5, 11], 8) == [0, 5, 11, 19]  # a cut restarts the count
+    lost = {13}  # the content has moved on by frame 13: little of it is carried from keyframe 8
+    share = lambda t, k: 0.2 if t in lost else 0.9  # noqa: E731
+    assert keyframes(20, [], 8, share, min_reliable=0.5) == [0, 8, 13]
+    assert keyframes(20, [], 8, share, min_reliable=0.0) == [0, 8, 16]  # the check off
+
+
+def test_the_maps_are_opencvs_guided_filter(photo):
+    import cv2
+
+    frame = world(photo[:H, :W])
+    output = np.clip(frame[..., ::-1] * 0.8 + 0.1 + np.random.default_rng(0).normal(0, 0.05, frame.shape), 0, 1)
+    ours = apply_maps(local_affine_maps(frame, output, radius=3, eps=1e-4), frame)
+    guide, source = (np.ascontiguousarray(image * 255, dtype=np.float32) for image in (frame, output))
+    theirs = cv2.ximgproc.guidedFilter(guide, source, 3, 1e-4 * 255.0**2) / 255.0
+    assert np.abs(ours - theirs).max() * 255 < 1.0
+    assert np.abs(ours - output).mean() * 255 > 5  # the noise is filtered out
+
+
+def test_a_clip_with_a_cut_optimises_its_keyframes_and_carries_their_look_within_each_shot(photo):
+    import torch
+    import torchvision
+
+    from photostyle.config import changed
+    from photostyle.flow import warp
+    from photostyle.sequence import prepare, propagate_clip
+    from photostyle.stylize import Settings
+    from photostyle.vgg import VGGFeatures
+
+    pan = [np.ascontiguousarray(photo[40 + 2 * t : 40 + 2 * t + H, 40 : 40 + W]) for t in range(4)]
+    other = [np.ascontiguousarray(255 - photo[160 + 2 * t : 160 + 2 * t + H, 10 : 10 + W, ::-1]) for t in range(3)]
+    clip = prepare(pan + other, np.ascontiguousarray(photo[:H, :W, ::-1]), changed({"temporal.offsets": [1]}))
+    assert clip.cuts.starts == [5]  # 1-based
+    torch.manual_seed(0)  # random weights: this checks which frames are optimised and what is carried where
+    extractor = VGGFeatures(torchvision.models.vgg19(weights=None).features, ["relu1_1", "relu2_1"])
+    settings = Settings.defaults(iterations=5, style_layers=("relu1_1", "relu2_1"), content_layers=("relu2_1",))
+    result = propagate_clip(extractor, clip, torch.device("cpu"), every=3, min_reliable=0.0, settings=settings)
+    assert sorted(result.keyframes) == [0, 3, 4]  # every 3rd frame, and the cut
+    assert len(result.images) == 7 and all(image.shape == (H, W, 3) for image in result.images)
+    assert (6, 3) not in clip.backward and (5, 3) not in clip.backward  # nothing carried across the cut
+    for t, k in ((1, 0), (2, 3), (5, 4)):  # each frame against its nearest keyframe, warped onto it
+        flow, reliable = clip.pair(t, k)
+        mask = reliable > 0
+        carried = warp(result.images[k].astype(np.float32), flow)
+        stylised = np.abs(result.images[t] - carried)[mask].mean()
+        look = np.abs(result.images[t].astype(np.float32) - clip.frames[t])[mask].mean()
+        assert stylised < 0.05 * look, (t, stylised, look)  # it took the keyframe's look, not its own colours
+
+
+def test_the_keyframe_plan_ties_keyframes_within_shots_and_ends_blocks_at_cuts(tmp_path):
+    plan = KeyframePlan(keys=(1, 9, 12, 17), shot_starts=(12,), last=20)  # 1-based, as the workflow counts
+    assert [plan.previous(k) for k in plan.keys] == [None, 1, None, 12]  # 12 starts a shot: a cold start
+    assert [plan.block(k) for k in plan.keys] == [(9, True), (11, False), (17, True), (20, False)]
+    assert [plan.key_of(i) for i in (1, 8, 9, 11, 12, 20)] == [1, 1, 9, 9, 12, 17]
+    plan.write(tmp_path / "keyframes.json")
+    assert KeyframePlan.read(tmp_path / "keyframes.json") == plan
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(InputError, match="bad.json"):
+        KeyframePlan.read(tmp_path / "bad.json")
+
+
+def test_refinement_makes_an_untrusted_region_locally_affine_and_keeps_the_trusted_ones(photo):
+    import torch
+
+    from photostyle.matting import MattingLaplacian, matting_coefficients
+    from photostyle.propagation import Refinement, refine
+
+    frame = photo[:H, :W]
+    truth = np.clip(
+        world(frame) @ np.array([[0.7, 0.2, 0.0], [0.1, 0.8, 0.1], [0.0, 0.3, 0.6]], np.float32) + 0.05, 0, 1
+    )
+    propagated = truth.copy()
+    hole = np.s_[20:40, 30:50]
+    propagated[hole] += np.random.default_rng(0).normal(0, 0.08, propagated[hole].shape).astype(np.float32)
+    trust = np.ones((H, W), np.float32)
+    trust[hole] = 0.0  # no keyframe saw it: its colours are a guess
+    coefficients = matting_coefficients(frame, 1e-4, 1)
+    refined = refine(propagated, coefficients, trust, Refinement(1e-4, 1, 1000.0, 10000.0, 50), torch.device("cpu"))
+    operator = MattingLaplacian(coefficients, torch.device("cpu"))
+
+    def roughness(image: np.ndarray) -> float:
+        values = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+        return float((values * operator(values)).sum())
+
+    assert roughness(refined) < 0.05 * roughness(propagated)
+    assert np.abs(refined - truth)[hole].mean() < 0.2 * np.abs(propagated - truth)[hole].mean()
+    outside = trust > 0
+    assert np.abs(refined - truth)[outside].mean() * 255 < 0.5  # what the flow carried stays

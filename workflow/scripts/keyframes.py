@@ -1,0 +1,26 @@
+"""Checkpoint keyframes (propagate mode): the keyframes of a run, with its shot starts, in keyframes.json."""
+
+from photostyle.consistency import flow_pair
+from photostyle.cuts import Cuts
+from photostyle.images import read_rgb
+from photostyle.logs import setup
+from photostyle.propagation import KeyframePlan, keyframes
+
+log = setup(snakemake.log[0])
+inputs, settings = snakemake.input, snakemake.params.keyframes
+frames = list(inputs.frames)
+starts = Cuts.read(inputs.cuts).starts  # 1-based
+
+
+def reliable_share(t: int, k: int) -> float:
+    """Share of frame t's pixels that the flow t → keyframe k carries reliably (0-based positions)."""
+    frame, key = read_rgb(frames[t], "frame"), read_rgb(frames[k], "frame")
+    share = float(flow_pair(frame, key, settings["flow"], settings["criteria"], snakemake.params.device)[1].mean())
+    log.info("frame %d against keyframe %d: %.3f of the pixels reliable", t + 1, k + 1, share)
+    return share
+
+
+chosen = keyframes(len(frames), [s - 1 for s in starts], settings["every"], reliable_share, settings["min_reliable"])
+plan = KeyframePlan(tuple(k + 1 for k in chosen), tuple(starts), len(frames))
+plan.write(snakemake.output[0])
+log.info("%d frames, %d keyframes: %s", len(frames), len(plan.keys), list(plan.keys))

@@ -1,0 +1,41 @@
+"""Rule propagate_block (propagate mode): the frames between keyframe k and the next one (or the end of
+its shot) stylised by carrying the keyframes' local colour maps along the flow, as PNGs in a folder."""
+
+from pathlib import Path
+
+import torch
+
+from photostyle.consistency import flow_pair
+from photostyle.device import resolve_device
+from photostyle.images import read_gray, read_rgb, write_rgb
+from photostyle.logs import setup
+from photostyle.propagation import Refinement, propagate_block
+
+log = setup(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+inputs, params = snakemake.input, snakemake.params
+k = int(snakemake.wildcards.k)
+frames = [read_rgb(path, "frame") for path in inputs.frames]
+labels = [read_gray(path, "label map") for path in inputs.labels]
+last = read_rgb(inputs.last, "keyframe output") if params.tied else None
+
+
+def pair(t: int, other: int):
+    return flow_pair(frames[t], frames[other], params.flow, params.criteria, params.device)
+
+
+outputs = propagate_block(
+    frames,
+    labels,
+    read_rgb(inputs.first, "keyframe output"),
+    last,
+    pair,
+    (params.local_affine["radius"], params.local_affine["eps"]),
+    Refinement(**params.refinement),
+    resolve_device(params.device),
+)
+folder = Path(snakemake.output[0])
+folder.mkdir(parents=True, exist_ok=True)
+for t, image in enumerate(outputs, start=k + 1):
+    write_rgb(folder / f"frame_{t:05d}.png", image)
+log.info("frames %d-%d from keyframe %d%s", k + 1, k + len(outputs), k, f" and {params.end}" if params.tied else "")
