@@ -2,7 +2,7 @@
 figures, pulses at keyframes and drift.
 
     .venv/bin/python benchmarks/propagate.py [--size 192] [--every 4,8,16] [--min-reliable 0.5]
-        [--frames 32] [--clips name,…] [--sheet docs/propagate.png] [--out results/propagate]
+        [--frames 32] [--clips name,…] [--sheet docs/propagate.png] [--out results/propagate] [--reuse-chain]
 
 Clips: each shared sequence with its reference of ``compare.py`` (``davis_bike_cutie`` 4 frames,
 ``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel32``, Sintel's alley played forward
@@ -23,8 +23,9 @@ local-affine residual (0-255); SSIM of the luminance against the input's; pulse:
 frame-to-frame change relative to the input's on the pairs into and out of a keyframe, divided by
 the same on the other pairs (1 = no pulse; "-" for the chain or without such pairs); drift: SSIM and
 style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frames). Outputs go to
-``--out/<clip>/<setup>/``; ``--sheet`` puts frames between keyframes side by side (input | chain |
-propagation) for the 32-frame clip.
+``--out/<clip>/<setup>/`` with their seconds (``seconds.txt``); ``--reuse-chain`` takes the chain's
+frames and seconds from there instead of running it again (same settings only). ``--sheet`` puts
+frames between keyframes side by side (input | chain | propagation) for the 32-frame clip.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def clips(frames: int) -> dict[str, tuple[list[Path], Path]]:
     found = {name: (list_frame_files(DATA / folder), DATA / style) for name, (folder, style) in SEQUENCES.items()}
     found["sintel32"] = (ping_pong(frames), found[SEQUENCE.name][1])
     return found
+
+
+def folder(out: Path, clip: str, setup: str) -> Path:
+    """Where a setup's frames of a clip go."""
+    return out / clip / setup.replace(", ", "_").replace(" ", "")
 
 
 def fresh(clip: Clip) -> Clip:
@@ -130,6 +136,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "propagate")
     parser.add_argument("--sheet", type=Path, help="PNG of frames between keyframes: input | chain | propagation")
+    parser.add_argument("--reuse-chain", action="store_true", help="the chain's frames and seconds from --out")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"shared data not found at {DATA} (clone the repository beside ../shared)", file=sys.stderr)
@@ -164,9 +171,16 @@ def main() -> int:
             for i in range(1, len(frames))
         }
         outputs: dict[str, list[np.ndarray]] = {}
-        start = time.perf_counter()
-        outputs["chain"] = [result.image for result in stylize_clip(extractor, fresh(clip), device)]
-        chain = time.perf_counter() - start
+        seconds: dict[str, float] = {}
+        done = folder(args.out, name, "chain")
+        if args.reuse_chain and (done / "seconds.txt").is_file():
+            outputs["chain"] = [read_rgb(path) for path in sorted(done.glob("frame_*.png"))]
+            seconds["chain"] = float((done / "seconds.txt").read_text())
+        else:
+            start = time.perf_counter()
+            outputs["chain"] = [result.image for result in stylize_clip(extractor, fresh(clip), device)]
+            seconds["chain"] = time.perf_counter() - start
+        chain = seconds["chain"]
         print(
             row(name, "chain", len(frames), chain, chain, "all", scores(clip, outputs["chain"], plain), None),
             flush=True,
@@ -175,16 +189,12 @@ def main() -> int:
             setup = f"propagate, every {every}"
             start = time.perf_counter()
             result = propagate_clip(extractor, fresh(clip), device, every, args.min_reliable)
-            seconds = time.perf_counter() - start
+            seconds[setup] = time.perf_counter() - start
             outputs[setup] = result.images
             keys = sorted(result.keyframes)
             figures = scores(clip, result.images, plain)
-            print(
-                row(
-                    name, setup, len(frames), seconds, chain, str(len(keys)), figures, pulse(clip, result.images, keys)
-                ),
-                flush=True,
-            )
+            pulsed = pulse(clip, result.images, keys)
+            print(row(name, setup, len(frames), seconds[setup], chain, str(len(keys)), figures, pulsed), flush=True)
             if name == "sintel32" and every == everies[len(everies) // 2]:
                 between = [min(k + every // 2, len(frames) - 1) for k in keys[:3]]
                 sheet += [
@@ -195,10 +205,11 @@ def main() -> int:
                     for t in between
                 ]
         for setup, images in outputs.items():
-            folder = args.out / name / setup.replace(", ", "_").replace(" ", "")
-            folder.mkdir(parents=True, exist_ok=True)
+            target = folder(args.out, name, setup)
+            target.mkdir(parents=True, exist_ok=True)
             for i, image in enumerate(images, start=1):
-                write_rgb(folder / f"frame_{i:05d}.png", image)
+                write_rgb(target / f"frame_{i:05d}.png", image)
+            (target / "seconds.txt").write_text(f"{seconds[setup]:.3f}\n")
     if args.sheet and sheet:
         write_rgb(args.sheet, stack(sheet, gap=4))
     return 0

@@ -183,20 +183,22 @@ def propagate_block(
     refinement: Refinement,
     device: torch.device,
 ) -> list[np.ndarray]:
-    """The frames between two keyframes stylised from them: ``frames`` (H×W×3 uint8) and their
-    ``labels`` run from a keyframe, whose output is ``first``, to the frame before the next keyframe,
-    or to the next keyframe itself when it is in the same shot (its output ``last``; else None).
+    """The outputs of a block: a keyframe, whose optimised output is ``first``, and the frames after it up
+    to the frame before the next keyframe, or up to the next keyframe itself when it is in the same
+    shot (its output ``last``; else None); ``frames`` (H×W×3 uint8) and ``labels`` of all of them.
     ``pair(t, k)`` gives the flow frame t → frame k and frame t's weights against frame k (positions
-    in the block). The maps are the guided filter's with a window of ``post`` = (radius as a fraction of
-    the frame's longest side, ε): the local-affine post-process's settings. Each frame is then refined
-    (``refine``), trusting the propagated colours as much as the flow to its nearest reliable keyframe.
-    Returns the outputs (uint8) of the frames strictly between."""
+    in the block). The keyframes' maps are the guided filter's with a window of ``post`` = (radius as
+    a fraction of the frame's longest side, ε), the local-affine post-process's settings; the keyframe
+    itself is shown as its maps recolour it (2-3 grey levels from the optimised output, which its
+    neighbours would otherwise jump to and from: a pulse). Each frame between is then refined
+    (``refine``), trusting the propagated colours as much as the flow to its most reliable keyframe.
+    Returns the outputs (uint8) of the keyframe and the frames up to the next keyframe, excluded."""
     keys = {0: first} | ({len(frames) - 1: last} if last is not None else {})
     n_classes = int(max(label.max() for label in labels)) + 1
     window = post_radius(frames[0], post[0])
     maps = {k: local_affine_maps(unit(frames[k]), unit(out), window, post[1]) for k, out in keys.items()}
     fallback = {k: class_maps(unit(frames[k]), unit(out), labels[k], n_classes) for k, out in keys.items()}
-    outputs = []
+    outputs = [np.round(apply_maps(maps[0], unit(frames[0])) * 255.0).astype(np.uint8)]
     for t in range(1, len(frames) - (last is not None)):
         pairs = [pair(t, k) for k in keys]
         reliable = [weights for _, weights in pairs]

@@ -180,9 +180,8 @@ def propagate_clip(
     post = clip.config["stylize"]["local_affine"]
     images: list[np.ndarray] = [np.empty(0)] * n
     for k in chosen:
-        images[k] = results[k].image
         end, tied = plan.block(k)
-        images[k + 1 : end + (not tied)] = propagate_block(
+        images[k : end + (not tied)] = propagate_block(
             clip.frames[k : end + 1],
             clip.labels[k : end + 1],
             results[k].image,

@@ -375,8 +375,6 @@ def propagate_block_inputs(wildcards):
 
 @planned
 def propagated_source(wildcards):
-    """Where stylised frame i comes from in propagate mode: its keyframe output, or its block's folder."""
+    """The block folder that holds stylised frame i in propagate mode (its keyframe's block)."""
     run, i = wildcards.run, int(wildcards.i)
-    plan = keyframe_plan(run)
-    key = plan.key_of(i)
-    return frame_png(run, "keyframes", i) if key == i else f"results/{run}/propagated/block_{key:05d}"
+    return f"results/{run}/propagated/block_{keyframe_plan(run).key_of(i):05d}"

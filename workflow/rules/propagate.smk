@@ -2,7 +2,8 @@
 # shot cuts are known (checkpoint keyframes), stylised by rule stylize_frame into keyframes/, each tied
 # to the keyframe before it in its shot along the flow between them (keyframe_pair); the frames of each
 # block between two keyframes take their local colour maps along the flow, one job per block
-# (propagate_block, in parallel); stylized_frame then puts every frame's output in stylized/.
+# (propagate_block, in parallel; it also writes the keyframe as its maps recolour it); stylized_frame
+# then copies every frame's output to stylized/.
 
 
 localrules:
@@ -84,7 +85,7 @@ rule stylized_frame:
     input:
         # the plan as a plain input too: a new plan (or a switch from chain mode) redoes these copies
         plan="results/{run}/keyframes.json",
-        source=propagated_source,
+        block=propagated_source,
     output:
         "results/{run}/stylized/frame_{i}.png",
     log:
@@ -97,5 +98,4 @@ rule stylized_frame:
         mem_mb=100,
         runtime=1,
     shell:
-        "if [ -d {input.source} ]; then cp {input.source}/frame_{wildcards.i}.png {output}; "
-        "else cp {input.source} {output}; fi 2> {log}"
+        "cp {input.block}/frame_{wildcards.i}.png {output} 2> {log}"

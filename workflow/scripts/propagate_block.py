@@ -1,5 +1,5 @@
-"""Rule propagate_block (propagate mode): the frames between keyframe k and the next one (or the end of
-its shot) stylised by carrying the keyframes' local colour maps along the flow, as PNGs in a folder."""
+"""Rule propagate_block (propagate mode): keyframe k and the frames up to the next keyframe (or the end of
+its shot) stylised from the keyframes' local colour maps carried along the flow, as PNGs in a folder."""
 
 from pathlib import Path
 
@@ -36,6 +36,6 @@ outputs = propagate_block(
 )
 folder = Path(snakemake.output[0])
 folder.mkdir(parents=True, exist_ok=True)
-for t, image in enumerate(outputs, start=k + 1):
+for t, image in enumerate(outputs, start=k):
     write_rgb(folder / f"frame_{t:05d}.png", image)
-log.info("frames %d-%d from keyframe %d%s", k + 1, k + len(outputs), k, f" and {params.end}" if params.tied else "")
+log.info("frames %d-%d from keyframe %d%s", k, k + len(outputs) - 1, k, f" and {params.end}" if params.tied else "")
