@@ -44,16 +44,15 @@ def benchmark_files(run):
     frames = [f"{i:05d}" for i in frame_numbers(run)]
     pair_blocks = sorted({block(i) for i in frame_numbers(run) if i > 1})
     blocks = sorted({block(i) for i in frame_numbers(run)})
-    optimised = [f"{i:05d}" for i in optimised_frames(run)]
-    propagation = {}
-    if PROPAGATE:
-        plan = keyframe_plan(run)
+    optimised, propagation = frames, {}
+    plan_file = f"results/{run}/keyframes.json"
+    if PROPAGATE:  # read directly, not through the checkpoint: params are evaluated before it may have run
+        plan = KeyframePlan.read(plan_file) if os.path.exists(plan_file) else KeyframePlan((), (), 0)
+        optimised = [f"{k:05d}" for k in plan.keys]
         propagation = {
             "keyframes": [f"{bench}/keyframes.tsv"],
             "keyframe_pair": [f"{bench}/keyframe_pair/frame_{k:05d}.tsv" for k in plan.keys if plan.previous(k)],
-            "propagate_block": [
-                f"{bench}/propagate_block/block_{k:05d}.tsv" for k in plan.keys if plan.block(k)[0] > k
-            ],
+            "propagate_block": [f"{bench}/propagate_block/block_{k:05d}.tsv" for k in plan.keys],
             "stylized_frame": [f"{bench}/stylized_frame/frame_{i}.tsv" for i in frames],
         }
     return {
@@ -88,4 +87,6 @@ def metrics_inputs(wildcards):
         "classes": f"results/{run}/segmentation/classes.json",
         "cuts": f"results/{run}/cuts.json",  # pairs across a shot cut are left out
         "video": ancient(f"results/{run}/{run}.mp4"),  # only so that encode has run: its benchmark
-    } | ({"keyframes": checkpoints.keyframes.get(run=run).output[0]} if PROPAGATE else {})
+    } | (
+        {"keyframes": f"results/{run}/keyframes.json"} if PROPAGATE else {}
+    )  # the plan, for the times
