@@ -13,6 +13,7 @@ local colour maps to the frames between (``photostyle.propagation``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,9 +96,14 @@ def prepare(frames: list[np.ndarray], style: np.ndarray, config: dict | None = N
     return clip
 
 
-def frame_inputs(clip: Clip, i: int, results: list[Result]) -> FrameInputs:
-    """Frame i's inputs, tied to the optimised frames i − j in ``results`` as ``stylize_frame`` ties them."""
-    earlier = [i - j for j in clip.offsets if i - j >= 0]
+def frame_inputs(
+    clip: Clip, i: int, results: Sequence[Result] | Mapping[int, Result], earlier: list[int] | None = None
+) -> FrameInputs:
+    """Frame i's inputs, tied to the optimised frames of ``results`` as ``stylize_frame`` ties them:
+    frames i − j (j in J), or the frames ``earlier`` (in propagation mode, the keyframe before)."""
+    earlier = [i - j for j in clip.offsets if i - j >= 0] if earlier is None else earlier
+    for k in earlier:
+        clip.pair(i, k)  # computed now if ``prepare`` did not (a keyframe's pair)
     long = long_term_weights({i - k: clip.reliable[i, k] for k in earlier})
     laplacian = clip.config["laplacian"]
     return assemble(
@@ -153,30 +159,10 @@ def propagate_clip(
     starts = [clip.shot_start(i) for i in range(n)]
     chosen = keyframes(n, sorted(set(starts)), every, lambda t, k: float(clip.pair(t, k)[1].mean()), min_reliable)
     results: dict[int, Result] = {}
-    laplacian = clip.config["laplacian"]
     plan = KeyframePlan(tuple(chosen), tuple(sorted(set(starts))), n - 1)
     for k in chosen:
         earlier = [] if plan.previous(k) is None else [plan.previous(k)]
-        pairs = {p: clip.pair(k, p) for p in earlier}
-        results[k] = stylize(
-            extractor,
-            assemble(
-                clip.frames[k],
-                clip.style,
-                clip.labels[k],
-                clip.style_labels,
-                matting_coefficients(clip.frames[k], laplacian["eps"], laplacian["radius"]),
-                i=k,
-                earlier=earlier,
-                shot_start=starts[k],
-                optimised=lambda p: results[p].optimised,
-                backward={p: flow for p, (flow, _) in pairs.items()},
-                reliable={p: weights for p, (_, weights) in pairs.items()},
-                long={p: weights for p, (_, weights) in pairs.items()},
-            ),
-            settings,
-            device,
-        )
+        results[k] = stylize(extractor, frame_inputs(clip, k, results, earlier), settings, device)
     post = clip.config["stylize"]["local_affine"]
     images: list[np.ndarray] = [np.empty(0)] * n
     for k in chosen:
