@@ -5,7 +5,7 @@ figures, pulses at keyframes and drift.
         [--frames 32] [--clips name,…] [--sheet docs/propagate.png] [--out results/propagate] [--reuse-chain]
 
 Clips: each shared sequence with its reference of ``compare.py`` (``davis_bike_cutie`` 4 frames,
-``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel32``, Sintel's alley played forward
+``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel<N>``, Sintel's alley played forward
 and backward to ``--frames`` frames as in ``chunks.py``. Each is prepared once with the schema's
 defaults (flows, consistency weights, shot cuts, k-means labels fused along the flow:
 ``sequence.prepare``), at ``--size`` with **HED's VGG-16 (trained for edge detection, not ImageNet
@@ -25,7 +25,7 @@ the same on the other pairs (1 = no pulse; "-" for the chain or without such pai
 style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frames). Outputs go to
 ``--out/<clip>/<setup>/`` with their seconds (``seconds.txt``); ``--reuse-chain`` takes the chain's
 frames and seconds from there instead of running it again (same settings only). ``--sheet`` puts
-frames between keyframes side by side (input | chain | propagation) for the 32-frame clip.
+frames between keyframes side by side (input | chain | propagation) for the ping-pong clip.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ DRIFT_FRAMES = 8
 def clips(frames: int) -> dict[str, tuple[list[Path], Path]]:
     """Frame files and reference of every clip."""
     found = {name: (list_frame_files(DATA / folder), DATA / style) for name, (folder, style) in SEQUENCES.items()}
-    found["sintel32"] = (ping_pong(frames), found[SEQUENCE.name][1])
+    found[f"sintel{frames}"] = (ping_pong(frames), found[SEQUENCE.name][1])
     return found
 
 
@@ -195,7 +195,7 @@ def main() -> int:
             figures = scores(clip, result.images, plain)
             pulsed = pulse(clip, result.images, keys)
             print(row(name, setup, len(frames), seconds[setup], chain, str(len(keys)), figures, pulsed), flush=True)
-            if name == "sintel32" and every == everies[len(everies) // 2]:
+            if name == f"sintel{args.frames}" and every == everies[len(everies) // 2]:
                 between = [min(k + every // 2, len(frames) - 1) for k in keys[:3]]
                 sheet += [
                     panels(

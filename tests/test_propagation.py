@@ -5,7 +5,8 @@ import pytest
 
 from photostyle.colour import apply_maps, local_affine_maps
 from photostyle.errors import InputError
-from photostyle.propagation import KeyframePlan, class_maps, keyframes, propagate
+from photostyle.keyframes import KeyframePlan, choose_keyframes
+from photostyle.propagation import class_maps, propagate
 
 H, W = 64, 80
 SHIFT = np.array([1.5, 0.75], np.float32)  # camera motion per frame (x, y), in pixels
@@ -84,12 +85,12 @@ def test_a_region_no_keyframe_sees_takes_its_class_map(photo):
 
 
 def test_keyframes_start_each_shot_then_every_n_or_where_the_flow_gives_out():
-    assert keyframes(20, [], 8) == [0, 8, 16]
-    assert keyframes(20, [5, 11], 8) == [0, 5, 11, 19]  # a cut restarts the count
+    assert choose_keyframes(20, [], 8) == [0, 8, 16]
+    assert choose_keyframes(20, [5, 11], 8) == [0, 5, 11, 19]  # a cut restarts the count
     lost = {13}  # the content has moved on by frame 13: little of it is carried from keyframe 8
     share = lambda t, k: 0.2 if t in lost else 0.9  # noqa: E731
-    assert keyframes(20, [], 8, share, min_reliable=0.5) == [0, 8, 13]
-    assert keyframes(20, [], 8, share, min_reliable=0.0) == [0, 8, 16]  # the check off
+    assert choose_keyframes(20, [], 8, share, min_reliable=0.5) == [0, 8, 13]
+    assert choose_keyframes(20, [], 8, share, min_reliable=0.0) == [0, 8, 16]  # the check off
 
 
 def test_the_maps_are_opencvs_guided_filter(photo):

@@ -321,7 +321,7 @@ def test_propagate_mode_optimises_the_keyframes_and_carries_their_look(demo, tmp
     """The demo in propagate mode (a copy of the finished chain run): only the keyframes are
     optimised, every frame is stylised, the frames between look like the chain's; one keyframe
     every 4 instead of 8 reruns the keyframes that moved or are tied to another, and the blocks."""
-    from photostyle.propagation import KeyframePlan
+    from photostyle.keyframes import KeyframePlan
 
     workdir = tmp_path / "demo"
     shutil.copytree(demo, workdir, symlinks=True)

@@ -23,9 +23,10 @@ from photostyle.config import defaults
 from photostyle.consistency import long_term_weights
 from photostyle.cuts import Cuts, detect_cuts
 from photostyle.frame_inputs import FrameInputs, assemble
+from photostyle.keyframes import KeyframePlan, choose_keyframes
 from photostyle.label_fusion import fuse_scores
 from photostyle.matting import matting_coefficients
-from photostyle.propagation import KeyframePlan, Refinement, keyframes, propagate_block
+from photostyle.propagation import Refinement, propagate_block
 from photostyle.scoring import flow_to_previous
 from photostyle.segmentation import fit_clusters, kmeans_scores, labels_from_scores
 from photostyle.stylize import Result, Settings, stylize
@@ -150,14 +151,16 @@ def propagate_clip(
     min_reliable: float,
     settings: Settings | None = None,
 ) -> Propagated:
-    """Keyframes (``propagation.keyframes``: shot starts, every ``every`` frames, and where less than
+    """Keyframes (``keyframes.choose_keyframes``: shot starts, every ``every`` frames, and where less than
     ``min_reliable`` of a frame's pixels are carried reliably from the last keyframe) stylised by the
     full objective, each tied to the keyframe before it in its shot along the flow between them; the
     frames between take the keyframes' local colour maps along the flow (``propagation.propagate``)."""
     settings = clip.settings() if settings is None else settings
     n = len(clip.frames)
     starts = [clip.shot_start(i) for i in range(n)]
-    chosen = keyframes(n, sorted(set(starts)), every, lambda t, k: float(clip.pair(t, k)[1].mean()), min_reliable)
+    chosen = choose_keyframes(
+        n, sorted(set(starts)), every, lambda t, k: float(clip.pair(t, k)[1].mean()), min_reliable
+    )
     results: dict[int, Result] = {}
     plan = KeyframePlan(tuple(chosen), tuple(sorted(set(starts))), n - 1)
     for k in chosen:

@@ -1,6 +1,5 @@
 # Functions shared by the rules: the runs and their frame plans, and input paths per frame.
 # The photostyle package comes from the environment Snakemake runs in (make demo / make test set it up).
-import dataclasses
 import functools
 import os
 
@@ -13,7 +12,7 @@ from photostyle.flow import flow_options
 from photostyle.images import working_shape
 from photostyle.inputs import check_models, check_network_settings, plan_run, read_runs
 from photostyle.pairs import block_number, pair_frame_numbers
-from photostyle.propagation import KeyframePlan, Refinement
+from photostyle.keyframes import KeyframePlan
 
 
 wildcard_constraints:
@@ -77,7 +76,13 @@ KEYFRAME_PARAMS = canonical(
     {"every": STYLIZE["keyframe_every"], "min_reliable": STYLIZE["keyframe_min_reliable"]}
     | ({"flow": FLOW_PARAMS, "criteria": CONSISTENCY} if STYLIZE["keyframe_min_reliable"] > 0 else {})
 )
-REFINEMENT = canonical(dataclasses.asdict(Refinement.from_config(config)))
+# What photostyle.propagation.Refinement.from_config reads (that module imports torch: not here).
+REFINEMENT = canonical(
+    {
+        "stylize": {"weights": STYLIZE["weights"], "refine_iterations": STYLIZE["refine_iterations"]},
+        "laplacian": {key: config["laplacian"][key] for key in ("eps", "radius")},
+    }
+)
 OPTIMISED_IMAGE = f"results/{{run}}/{'keyframes' if PROPAGATE else 'stylized'}/frame_{{i}}.png"
 # Threads and keep_freed_memory change speed and memory, not the result: they stay out of the params
 # that trigger reruns. The chunks reach each frame's job as the frames it is tied to and its seam

@@ -3,8 +3,8 @@
 from photostyle.consistency import flow_pair
 from photostyle.cuts import Cuts
 from photostyle.images import read_rgb
+from photostyle.keyframes import KeyframePlan, choose_keyframes
 from photostyle.logs import setup
-from photostyle.propagation import KeyframePlan, keyframes
 
 log = setup(snakemake.log[0])
 inputs, settings = snakemake.input, snakemake.params.keyframes
@@ -20,7 +20,9 @@ def reliable_share(t: int, k: int) -> float:
     return share
 
 
-chosen = keyframes(len(frames), [s - 1 for s in starts], settings["every"], reliable_share, settings["min_reliable"])
+chosen = choose_keyframes(
+    len(frames), [s - 1 for s in starts], settings["every"], reliable_share, settings["min_reliable"]
+)
 plan = KeyframePlan(tuple(k + 1 for k in chosen), tuple(starts), len(frames))
 plan.write(snakemake.output[0])
 log.info("%d frames, %d keyframes: %s", len(frames), len(plan.keys), list(plan.keys))

@@ -31,7 +31,7 @@ outputs = propagate_block(
     last,
     pair,
     (params.local_affine["radius"], params.local_affine["eps"]),
-    Refinement(**params.refinement),
+    Refinement.from_config(params.refinement),
     resolve_device(params.device),
 )
 folder = Path(snakemake.output[0])
