@@ -1,5 +1,7 @@
 """Checkpoint keyframes (propagate mode): the keyframes of a run, with its shot starts, in keyframes.json."""
 
+import functools
+
 from photostyle.consistency import flow_pair
 from photostyle.cuts import Cuts
 from photostyle.images import read_rgb
@@ -12,10 +14,15 @@ frames = list(inputs.frames)
 starts = Cuts.read(inputs.cuts).starts  # 1-based
 
 
+@functools.lru_cache(maxsize=2)  # the last keyframe and the frame checked against it: each read once
+def frame(n: int):
+    return read_rgb(frames[n], "frame")
+
+
 def reliable_share(t: int, k: int) -> float:
     """Share of frame t's pixels that the flow t → keyframe k carries reliably (0-based positions)."""
-    frame, key = read_rgb(frames[t], "frame"), read_rgb(frames[k], "frame")
-    share = float(flow_pair(frame, key, settings["flow"], settings["criteria"], snakemake.params.device)[1].mean())
+    frame_t, key = frame(t), frame(k)
+    share = float(flow_pair(frame_t, key, settings["flow"], settings["criteria"], snakemake.params.device)[1].mean())
     log.info("frame %d against keyframe %d: %.3f of the pixels reliable", t + 1, k + 1, share)
     return share
 
