@@ -46,8 +46,21 @@ def svg(figure: Figure) -> str:
     """The figure as a standalone SVG document, the same text for the same figure on every run."""
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):
+        _settle_layout(figure)
         figure.savefig(buffer, format="svg", metadata={"Date": None}, **SAVE)
     return buffer.getvalue()
+
+
+def _settle_layout(figure: Figure, decimals: int = 9) -> None:
+    """Solve the figure's constrained layout once, then fix every axes at its position rounded to
+    ``decimals`` (figure fraction) and drop the layout engine. The solver (kiwisolver) can end a
+    few ulps apart from one process to the next; the SVG names each clip path after a hash of its
+    rectangle at full precision, so without this the same chart got other clip-path ids now and
+    then (seen in the kill-and-resume test, 2026-12-02)."""
+    figure.draw_without_rendering()
+    for axes in figure.axes:
+        axes.set_position([round(value, decimals) for value in axes.get_position().bounds])
+    figure.set_layout_engine("none")
 
 
 class _PlainLog(LogFormatter):
