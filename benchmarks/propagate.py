@@ -2,7 +2,8 @@
 figures, pulses at keyframes and drift.
 
     .venv/bin/python benchmarks/propagate.py [--size 192] [--every 4,8,16] [--min-reliable 0.5]
-        [--frames 32] [--clips name,…] [--sheet docs/propagate.png] [--out results/propagate] [--reuse-chain]
+        [--scales 1,0.5] [--frames 32] [--clips name,…] [--sheet docs/propagate.png]
+        [--out results/propagate] [--reuse-chain]
 
 Clips: each shared sequence with its reference of ``compare.py`` (``davis_bike_cutie`` 4 frames,
 ``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel<N>``, Sintel's alley played forward
@@ -12,7 +13,8 @@ defaults (flows, consistency weights, shot cuts, k-means labels fused along the 
 classification)**, then stylised by the chain (``sequence.stylize_clip``: every frame optimised, J =
 {1, 2, 4}) and in propagation mode (``sequence.propagate_clip``) with one keyframe every ``--every``
 frames (and wherever less than ``--min-reliable`` of a frame's pixels are carried reliably from the
-last keyframe). Each setup starts from the prepared flows of J only: the flows propagation needs
+last keyframe), the keyframes optimised at each of ``--scales`` × the working size
+(``stylize.keyframe_scale``). Each setup starts from the prepared flows of J only: the flows propagation needs
 besides (frame ↔ keyframe) count in its seconds.
 
 Columns: seconds of the stylisation stage (the chain's frames, or the keyframes plus propagation
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -131,6 +134,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=192, help="working size: longest side in pixels")
     parser.add_argument("--every", default="4,8,16", help="keyframe intervals to try")
     parser.add_argument("--min-reliable", type=float, default=0.5, help="a keyframe where less is carried")
+    parser.add_argument("--scales", help="keyframe scales to try (default: the schema's stylize.keyframe_scale)")
     parser.add_argument("--frames", type=int, default=32, help="length of the ping-pong Sintel clip")
     parser.add_argument("--clips", help="comma-separated clip names (default: all)")
     parser.add_argument("--threads", type=int, default=2)
@@ -145,6 +149,9 @@ def main() -> int:
     keep_freed_memory()
     everies = [int(value) for value in args.every.split(",")]
     config = run_config([*NETWORK, f"input.size={args.size}"])
+    scales = (
+        [float(value) for value in args.scales.split(",")] if args.scales else [config["stylize"]["keyframe_scale"]]
+    )
     network = weights_from_config(config["models"])
     device = torch.device("cpu")
     stylize_cfg = config["stylize"]
@@ -185,17 +192,17 @@ def main() -> int:
             row(name, "chain", len(frames), chain, chain, "all", scores(clip, outputs["chain"], plain), None),
             flush=True,
         )
-        for every in everies:
-            setup = f"propagate, every {every}"
+        for every, scale in itertools.product(everies, scales):
+            setup = f"propagate, every {every}, scale {scale:g}"
             start = time.perf_counter()
-            result = propagate_clip(extractor, fresh(clip), device, every, args.min_reliable)
+            result = propagate_clip(extractor, fresh(clip), device, every, args.min_reliable, scale)
             seconds[setup] = time.perf_counter() - start
             outputs[setup] = result.images
             keys = sorted(result.keyframes)
             figures = scores(clip, result.images, plain)
             pulsed = pulse(clip, result.images, keys)
             print(row(name, setup, len(frames), seconds[setup], chain, str(len(keys)), figures, pulsed), flush=True)
-            if name == f"sintel{args.frames}" and every == everies[len(everies) // 2]:
+            if name == f"sintel{args.frames}" and every == everies[len(everies) // 2] and scale == scales[-1]:
                 between = [min(k + every // 2, len(frames) - 1) for k in keys[:3]]
                 sheet += [
                     panels(

@@ -1,9 +1,10 @@
 """Propagation of keyframes' local affine colour maps along the flow (photostyle.propagation)."""
 
+import cv2
 import numpy as np
 import pytest
 
-from photostyle.colour import apply_maps, local_affine_maps
+from photostyle.colour import apply_maps, local_affine_maps, upsample_maps
 from photostyle.errors import InputError
 from photostyle.keyframes import KeyframePlan, choose_keyframes
 from photostyle.propagation import class_maps, propagate
@@ -18,8 +19,6 @@ def world(photo: np.ndarray) -> np.ndarray:
 
 def frame_at(scene: np.ndarray, t: int) -> np.ndarray:
     """Frame t of a camera moving across the scene by SHIFT per frame (bilinear, sub-pixel)."""
-    import cv2
-
     x, y = 20 + SHIFT[0] * t, 30 + SHIFT[1] * t
     grid_x, grid_y = np.meshgrid(np.arange(W, dtype=np.float32) + x, np.arange(H, dtype=np.float32) + y)
     return cv2.remap(scene, grid_x, grid_y, cv2.INTER_LINEAR)
@@ -42,6 +41,21 @@ def test_the_guided_filter_maps_reproduce_an_affine_recolouring(photo):
     maps = local_affine_maps(frame, output, radius=3, eps=1e-6)
     assert maps.shape == (H, W, 4, 3)
     assert np.abs(apply_maps(maps, frame) - output).mean() * 255 < 0.5
+
+
+def test_maps_fitted_at_half_size_bring_a_look_to_full_size_with_the_frames_detail(photo):
+    frame = world(photo)
+    h, w = frame.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    gain = (0.7 + 0.3 * np.sin(2 * np.pi * x / 256) * np.cos(2 * np.pi * y / 256))[..., None]  # a smooth look
+    mix = np.array([[0.8, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.2, 0.6]], np.float32)
+    output = np.clip(frame @ mix * gain + 0.05, 0, 1)
+    half = [cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA) for image in (frame, output)]
+    maps = upsample_maps(local_affine_maps(*half, radius=3, eps=1e-4), h, w)
+    assert maps.shape == (h, w, 4, 3)
+    assert np.abs(apply_maps(maps, frame) - output).mean() * 255 < 1.0
+    resized = cv2.resize(half[1], (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    assert np.abs(resized - output).mean() * 255 > 3.0  # the half-size output itself has lost the detail
 
 
 def test_a_known_camera_path_and_recolouring_are_reproduced_from_two_keyframes(photo):
@@ -122,9 +136,13 @@ def test_a_clip_with_a_cut_optimises_its_keyframes_and_carries_their_look_within
     torch.manual_seed(0)  # random weights: this checks which frames are optimised and what is carried where
     extractor = VGGFeatures(torchvision.models.vgg19(weights=None).features, ["relu1_1", "relu2_1"])
     settings = Settings.defaults(iterations=5, style_layers=("relu1_1", "relu2_1"), content_layers=("relu2_1",))
-    result = propagate_clip(extractor, clip, torch.device("cpu"), every=3, min_reliable=0.0, settings=settings)
+    cpu = torch.device("cpu")
+    result = propagate_clip(extractor, clip, cpu, every=3, min_reliable=0.0, scale=0.5, settings=settings)
     assert sorted(result.keyframes) == [0, 3, 4]  # every 3rd frame, and the cut
     assert len(result.images) == 7 and all(image.shape == (H, W, 3) for image in result.images)
+    for key in result.keyframes.values():  # optimised at half size, brought to full size by their maps
+        assert key.image.shape == key.optimised.shape == (H, W, 3)
+        assert {record["scale"] for record in key.history} == {0.5}
     assert (6, 3) not in clip.backward and (5, 3) not in clip.backward  # nothing carried across the cut
     for t, k in ((1, 0), (2, 3), (5, 4)):  # each frame against its nearest keyframe, warped onto it
         flow, reliable = clip.pair(t, k)

@@ -320,7 +320,8 @@ def test_network_segmentation_end_to_end_and_an_edited_reference_mask(model_fold
 def test_propagate_mode_optimises_the_keyframes_and_carries_their_look(demo, tmp_path):
     """The demo in propagate mode (a copy of the finished chain run): only the keyframes are
     optimised, every frame is stylised, the frames between look like the chain's; one keyframe
-    every 4 instead of 8 reruns the keyframes that moved or are tied to another, and the blocks."""
+    every 4 instead of 8 reruns the keyframes that moved or are tied to another, and the blocks; a new
+    keyframe scale reruns every keyframe and block, not the plan."""
     from photostyle.keyframes import KeyframePlan
 
     workdir = tmp_path / "demo"
@@ -356,3 +357,6 @@ def test_propagate_mode_optimises_the_keyframes_and_carries_their_look(demo, tmp
     later = [k for k in new.keys if k >= min(moved)]  # tied along the chain to a keyframe that reran
     assert ran["keyframes"] == 1 and ran["stylize_frame"] == len(later)
     assert (run / "keyframes" / "frame_00001.png").stat().st_mtime_ns == first  # the first keyframe stays
+    rescaled = scheduled(workdir, propagate | {"stylize.keyframe_every": 4, "stylize.keyframe_scale": 0.5})
+    assert rescaled["stylize_frame"] == len(new.keys) and rescaled["propagate_block"] == len(new.keys)
+    assert "keyframes" not in rescaled and "laplacian" not in rescaled

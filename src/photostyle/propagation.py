@@ -20,10 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from photostyle.colour import MIN_PIXELS, apply_maps, fit_affine, local_affine_maps
+from photostyle.colour import MIN_PIXELS, apply_maps, fit_affine, local_affine_maps, upsample_maps
 from photostyle.flow import warp
+from photostyle.frame_inputs import FrameInputs
 from photostyle.matting import MattingCoefficients, MattingLaplacian, matting_coefficients
-from photostyle.stylize import post_radius
+from photostyle.stylize import Result, Settings, post_radius, stylize
+from photostyle.vgg import VGGFeatures
 
 
 def warp_maps(maps: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -97,6 +99,36 @@ class Refinement:
             weights["temporal"],
             config["stylize"]["refine_iterations"],
         )
+
+
+def stylize_keyframe(
+    extractor: VGGFeatures,
+    inputs: FrameInputs,
+    settings: Settings,
+    device: torch.device,
+    scale: float,
+    post: tuple[float, float],
+) -> Result:
+    """A keyframe: optimised by the full objective at ``scale`` × its working size
+    (``stylize.keyframe_scale``; 1: at full size, as the chain's frames), then brought to full size by
+    the local affine maps of its reduced frame → output (the guided filter's, with the window and ε
+    of ``post`` as ``propagate_block`` fits them), resized and applied to the full-size frame: the
+    look comes from the optimisation, the detail from the frame (fast guided upsampling, He & Sun
+    2015). Both the shown image and the optimised one (what the next keyframe is tied to) are
+    brought up; the history's scales are fractions of the full size."""
+    if scale == 1.0:
+        return stylize(extractor, inputs, settings, device)
+    reduced = inputs.scaled(scale)
+    result = stylize(extractor, reduced, settings, device)
+    height, width = inputs.content.shape[:2]
+    frame, small, window = unit(inputs.content), unit(reduced.content), post_radius(reduced.content, post[0])
+
+    def upsample(output: np.ndarray) -> np.ndarray:
+        maps = upsample_maps(local_affine_maps(small, unit(output), window, post[1]), height, width)
+        return np.round(apply_maps(maps, frame) * 255.0).astype(np.uint8)
+
+    history = [record | {"scale": record["scale"] * scale} for record in result.history]
+    return Result(upsample(result.image), upsample(result.optimised), history)
 
 
 def propagate_block(

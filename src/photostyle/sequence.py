@@ -26,7 +26,7 @@ from photostyle.frame_inputs import FrameInputs, assemble
 from photostyle.keyframes import KeyframePlan, choose_keyframes
 from photostyle.label_fusion import fuse_scores
 from photostyle.matting import matting_coefficients
-from photostyle.propagation import Refinement, propagate_block
+from photostyle.propagation import Refinement, propagate_block, stylize_keyframe
 from photostyle.scoring import flow_to_previous
 from photostyle.segmentation import fit_clusters, kmeans_scores, labels_from_scores
 from photostyle.stylize import Result, Settings, stylize
@@ -149,12 +149,14 @@ def propagate_clip(
     device: torch.device,
     every: int,
     min_reliable: float,
+    scale: float,
     settings: Settings | None = None,
 ) -> Propagated:
     """Keyframes (``keyframes.choose_keyframes``: shot starts, every ``every`` frames, and where less than
     ``min_reliable`` of a frame's pixels are carried reliably from the last keyframe) stylised by the
-    full objective, each tied to the keyframe before it in its shot along the flow between them; the
-    frames between take the keyframes' local colour maps along the flow (``propagation.propagate``)."""
+    full objective at ``scale`` × the working size (``propagation.stylize_keyframe``), each tied to the
+    keyframe before it in its shot along the flow between them; the frames between take the
+    keyframes' local colour maps along the flow (``propagation.propagate``)."""
     settings = clip.settings() if settings is None else settings
     n = len(clip.frames)
     starts = [clip.shot_start(i) for i in range(n)]
@@ -163,10 +165,11 @@ def propagate_clip(
     )
     results: dict[int, Result] = {}
     plan = KeyframePlan(tuple(chosen), tuple(sorted(set(starts))), n - 1)
+    post = clip.config["stylize"]["local_affine"]
     for k in chosen:
         earlier = [] if plan.previous(k) is None else [plan.previous(k)]
-        results[k] = stylize(extractor, frame_inputs(clip, k, results, earlier), settings, device)
-    post = clip.config["stylize"]["local_affine"]
+        inputs = frame_inputs(clip, k, results, earlier)
+        results[k] = stylize_keyframe(extractor, inputs, settings, device, scale, (post["radius"], post["eps"]))
     images: list[np.ndarray] = [np.empty(0)] * n
     for k in chosen:
         end, tied = plan.block(k)
