@@ -3,7 +3,7 @@ figures, pulses at keyframes and drift.
 
     .venv/bin/python benchmarks/propagate.py [--size 192] [--every 4,8,16] [--min-reliable 0.5]
         [--scales 1,0.5] [--frames 32] [--clips name,…] [--sheet docs/propagate.png]
-        [--out results/propagate] [--reuse-chain]
+        [--out results/propagate] [--reuse-chain] [--set KEY=VALUE …]
 
 Clips: each shared sequence with its reference of ``compare.py`` (``davis_bike_cutie`` 4 frames,
 ``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel<N>``, Sintel's alley played forward
@@ -27,7 +27,8 @@ the same on the other pairs (1 = no pulse; "-" for the chain or without such pai
 style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frames). Outputs go to
 ``--out/<clip>/<setup>/`` with their seconds (``seconds.txt``); ``--reuse-chain`` takes the chain's
 frames and seconds from there instead of running it again (same settings only). ``--sheet`` puts
-frames between keyframes side by side (input | chain | propagation) for the ping-pong clip.
+frames between keyframes side by side (input | chain | propagation) for the ping-pong clip. ``--set``
+changes a config key for both modes (e.g. ``stylize.coarse_scales=[0.5]``).
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "propagate")
     parser.add_argument("--sheet", type=Path, help="PNG of frames between keyframes: input | chain | propagation")
     parser.add_argument("--reuse-chain", action="store_true", help="the chain's frames and seconds from --out")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a config change for both modes (repeatable)"
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"shared data not found at {DATA} (clone the repository beside ../shared)", file=sys.stderr)
@@ -148,7 +152,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     keep_freed_memory()
     everies = [int(value) for value in args.every.split(",")]
-    config = run_config([*NETWORK, f"input.size={args.size}"])
+    config = run_config([*NETWORK, f"input.size={args.size}", *args.set])
     scales = (
         [float(value) for value in args.scales.split(",")] if args.scales else [config["stylize"]["keyframe_scale"]]
     )
@@ -161,7 +165,7 @@ def main() -> int:
     print(f"{time.strftime('%Y-%m-%d')}, {torch.get_num_threads()} threads, device cpu; working size {args.size}; "
           f"features: {network.source}; schema defaults otherwise (stylize.iterations "
           f"{stylize_cfg['iterations']}, J = {config['temporal']['offsets']}); keyframes also where less than "
-          f"{args.min_reliable} of the pixels are carried reliably\n")  # fmt: skip
+          f"{args.min_reliable} of the pixels are carried reliably; changed: {args.set or 'nothing'}\n")  # fmt: skip
     print(
         "| clip | setup | frames | stylisation (s) | s/frame | ÷ chain | keyframes | warping error | ÷ input's "
         "| ÷ input's, plain mask | style distance | affine residual | SSIM | pulse | drift: SSIM / style |"
