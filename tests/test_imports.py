@@ -1,11 +1,15 @@
-"""The package's modules import each other without a cycle, counting imports inside functions too."""
+"""The package's modules import each other without a cycle, counting imports inside functions too;
+Snakemake's start-up (config checks, weights file read) does not import torch."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "photostyle"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "src" / "photostyle"
 
 
 def imports_of(path: Path, modules: set[str]) -> set[str]:
@@ -64,3 +68,16 @@ def test_the_package_has_no_import_cycle():
     if len(graph) < 10:
         pytest.fail(f"only {len(graph)} modules found under {PACKAGE}")
     assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph))}"
+
+
+def test_planning_the_shipped_config_does_not_import_torch():
+    """torch's import is about half of a dry run (2.5 s); on a cluster every job parses the workflow
+    again. The shipped config checks HED's weights file at start-up, which needs h5py only."""
+    command = [sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "--nolock", "--cores", "1", "-q"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
+    }
+    assert "photostyle.vgg_layout" in imported and "h5py" in imported  # the weights file was checked
+    assert "torch" not in imported, "torch imported while planning: keep it out of the start-up checks"

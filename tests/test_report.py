@@ -23,7 +23,7 @@ from photostyle import charts
 from photostyle.clip_metrics import SCORED_FRAMES, FrameData, clip_metrics, evenly_spaced, scored_positions, structure
 from photostyle.report_page import metrics_page, table, times_chart
 from photostyle.stage_times import read_benchmark, stage_times
-from photostyle.vgg import features_description
+from photostyle.vgg_layout import features_description
 from photostyle.visual import colour_key, flow_picture, flow_to_colour, panels, segmentation_picture
 
 REPO = Path(__file__).resolve().parents[1]

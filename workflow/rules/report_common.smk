@@ -1,7 +1,7 @@
 # Functions of the report rules (report.smk): which frames the report shows, the inputs of the
 # metrics, the benchmark files of the run's jobs.
 from photostyle.clip_metrics import evenly_spaced
-from photostyle.vgg import features_description
+from photostyle.vgg_layout import features_description
 
 REPORT = "results/{run}/report"
 FEATURES = features_description(config["models"])
