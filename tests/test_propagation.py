@@ -7,7 +7,7 @@ import pytest
 from photostyle.colour import apply_maps, local_affine_maps, upsample_maps
 from photostyle.errors import InputError
 from photostyle.keyframes import KeyframePlan, choose_keyframes
-from photostyle.propagation import class_maps, propagate
+from photostyle.propagation import Keyframing, class_maps, propagate, stylize_keyframe
 
 H, W = 64, 80
 SHIFT = np.array([1.5, 0.75], np.float32)  # camera motion per frame (x, y), in pixels
@@ -151,6 +151,32 @@ def test_a_clip_with_a_cut_optimises_its_keyframes_and_carries_their_look_within
         stylised = np.abs(result.images[t] - carried)[mask].mean()
         look = np.abs(result.images[t].astype(np.float32) - clip.frames[t])[mask].mean()
         assert stylised < 0.05 * look, (t, stylised, look)  # it took the keyframe's look, not its own colours
+
+
+def test_keyframes_stop_by_their_own_tolerance_where_the_chain_runs_on(photo):
+    """stylize.keyframe_tolerance replaces stylize.tolerance for keyframes only: with a loose one a
+    keyframe stops long before the cap that a chain frame with the same settings runs to."""
+    import torch
+    import torchvision
+
+    from photostyle.sequence import frame_inputs, prepare
+    from photostyle.stylize import Settings, stylize
+    from photostyle.vgg import VGGFeatures
+
+    frame = np.ascontiguousarray(photo[40 : 40 + H, 40 : 40 + W])
+    clip = prepare([frame], np.ascontiguousarray(photo[:H, :W, ::-1]))
+    inputs = frame_inputs(clip, 0, [], [])
+    torch.manual_seed(0)
+    extractor = VGGFeatures(torchvision.models.vgg19(weights=None).features, ["relu1_1", "relu2_1"])
+    layers = {"style_layers": ("relu1_1", "relu2_1"), "content_layers": ("relu2_1",)}
+    settings = Settings.defaults(iterations=40, tolerance=0.0, window=3, **layers)  # the chain: every iteration
+    cpu = torch.device("cpu")
+    chain = stylize(extractor, inputs, settings, cpu)
+    loose = stylize_keyframe(extractor, inputs, settings, cpu, Keyframing(1.0, 0.05, (0.03, 1e-4)))
+    strict = stylize_keyframe(extractor, inputs, settings, cpu, Keyframing(1.0, 0.0, (0.03, 1e-4)))
+    assert len(chain.history) == len(strict.history) == 40  # one evaluation per iteration, to the cap
+    assert 4 < len(loose.history) < 30, len(loose.history)  # 19 here
+    assert loose.history[-1]["total"] < 0.9 * loose.history[0]["total"]  # it did descend before stopping
 
 
 def test_the_keyframe_plan_ties_keyframes_within_shots_and_ends_blocks_at_cuts(tmp_path):

@@ -15,7 +15,7 @@ float32 ([I, 1] · maps = output); images H×W×3 float32 RGB in [0, 1].
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -101,30 +101,50 @@ class Refinement:
         )
 
 
+@dataclass(frozen=True)
+class Keyframing:
+    """How keyframes are optimised in propagate mode: at ``scale`` × the working size
+    (``stylize.keyframe_scale``), stopping by ``tolerance`` (``stylize.keyframe_tolerance``, in place of
+    ``stylize.tolerance``), and brought to full size by local affine maps with the window and ε of
+    ``post`` (``stylize.local_affine``'s radius and eps, as ``propagate_block`` fits them)."""
+
+    scale: float
+    tolerance: float
+    post: tuple[float, float]
+
+    @classmethod
+    def from_config(cls, stylize_config: dict) -> Keyframing:
+        """From ``stylize``'s section of a configuration (or the workflow's params of it)."""
+        post = stylize_config["local_affine"]
+        return cls(
+            stylize_config["keyframe_scale"], stylize_config["keyframe_tolerance"], (post["radius"], post["eps"])
+        )
+
+
 def stylize_keyframe(
-    extractor: VGGFeatures,
-    inputs: FrameInputs,
-    settings: Settings,
-    device: torch.device,
-    scale: float,
-    post: tuple[float, float],
+    extractor: VGGFeatures, inputs: FrameInputs, settings: Settings, device: torch.device, keyframing: Keyframing
 ) -> Result:
-    """A keyframe: optimised by the full objective at ``scale`` × its working size
-    (``stylize.keyframe_scale``; 1: at full size, as the chain's frames), then brought to full size by
-    the local affine maps of its reduced frame → output (the guided filter's, with the window and ε
-    of ``post`` as ``propagate_block`` fits them), resized and applied to the full-size frame: the
-    look comes from the optimisation, the detail from the frame (fast guided upsampling, He & Sun
-    2015). Both the shown image and the optimised one (what the next keyframe is tied to) are
-    brought up; the history's scales are fractions of the full size."""
+    """A keyframe: optimised by the full objective (``settings`` with the keyframes' stopping
+    tolerance) at ``keyframing.scale`` × its working size (1: at full size, as the chain's frames),
+    then brought to full size by the local affine maps of its reduced frame → output, resized and
+    applied to the full-size frame: the look comes from the optimisation, the detail from the frame
+    (fast guided upsampling, He & Sun 2015). Both the shown image and the optimised one (what the next
+    keyframe is tied to) are brought up; the history's scales are fractions of the full size.
+
+    The looser tolerance: a keyframe reaches only its frames through its local affine maps (and the
+    next keyframe), which keep its colours and drop its fine texture, and the colours settle long
+    before the loss stops falling by ``stylize.tolerance`` (``benchmarks/README.md``, ``propagate.py``)."""
+    settings = replace(settings, tolerance=keyframing.tolerance)
+    scale, (radius, eps) = keyframing.scale, keyframing.post
     if scale == 1.0:
         return stylize(extractor, inputs, settings, device)
     reduced = inputs.scaled(scale)
     result = stylize(extractor, reduced, settings, device)
     height, width = inputs.content.shape[:2]
-    frame, small, window = unit(inputs.content), unit(reduced.content), post_radius(reduced.content, post[0])
+    frame, small, window = unit(inputs.content), unit(reduced.content), post_radius(reduced.content, radius)
 
     def upsample(output: np.ndarray) -> np.ndarray:
-        maps = upsample_maps(local_affine_maps(small, unit(output), window, post[1]), height, width)
+        maps = upsample_maps(local_affine_maps(small, unit(output), window, eps), height, width)
         return np.round(apply_maps(maps, frame) * 255.0).astype(np.uint8)
 
     history = [record | {"scale": record["scale"] * scale} for record in result.history]

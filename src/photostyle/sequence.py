@@ -14,7 +14,7 @@ local colour maps to the frames between (``photostyle.propagation``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from photostyle.frame_inputs import FrameInputs, assemble
 from photostyle.keyframes import KeyframePlan, choose_keyframes
 from photostyle.label_fusion import fuse_scores
 from photostyle.matting import matting_coefficients
-from photostyle.propagation import Refinement, propagate_block, stylize_keyframe
+from photostyle.propagation import Keyframing, Refinement, propagate_block, stylize_keyframe
 from photostyle.scoring import flow_to_previous
 from photostyle.segmentation import fit_clusters, kmeans_scores, labels_from_scores
 from photostyle.stylize import Result, Settings, stylize
@@ -149,12 +149,13 @@ def propagate_clip(
     device: torch.device,
     every: int,
     min_reliable: float,
-    scale: float,
+    scale: float | None = None,
     settings: Settings | None = None,
 ) -> Propagated:
     """Keyframes (``keyframes.choose_keyframes``: shot starts, every ``every`` frames, and where less than
     ``min_reliable`` of a frame's pixels are carried reliably from the last keyframe) stylised by the
-    full objective at ``scale`` × the working size (``propagation.stylize_keyframe``), each tied to the
+    full objective at ``scale`` × the working size (default: the clip's ``stylize.keyframe_scale``) with the
+    clip's other keyframe settings (``propagation.stylize_keyframe``), each tied to the
     keyframe before it in its shot along the flow between them; the frames between take the
     keyframes' local colour maps along the flow (``propagation.propagate``)."""
     settings = clip.settings() if settings is None else settings
@@ -165,11 +166,12 @@ def propagate_clip(
     )
     results: dict[int, Result] = {}
     plan = KeyframePlan(tuple(chosen), tuple(sorted(set(starts))), n - 1)
-    post = clip.config["stylize"]["local_affine"]
+    keyframing = Keyframing.from_config(clip.config["stylize"])
+    keyframing = keyframing if scale is None else replace(keyframing, scale=scale)
     for k in chosen:
         earlier = [] if plan.previous(k) is None else [plan.previous(k)]
         inputs = frame_inputs(clip, k, results, earlier)
-        results[k] = stylize_keyframe(extractor, inputs, settings, device, scale, (post["radius"], post["eps"]))
+        results[k] = stylize_keyframe(extractor, inputs, settings, device, keyframing)
     images: list[np.ndarray] = [np.empty(0)] * n
     for k in chosen:
         end, tied = plan.block(k)
@@ -179,7 +181,7 @@ def propagate_clip(
             results[k].image,
             results[end].image if tied else None,
             lambda t, other, k=k: clip.pair(k + t, k + other),
-            (post["radius"], post["eps"]),
+            keyframing.post,
             Refinement.from_config(clip.config),
             device,
         )

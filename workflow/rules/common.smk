@@ -71,7 +71,8 @@ STYLIZE = config["stylize"]
 # stylized_frame then fills stylized/ from both). The keyframe settings reach the keyframes checkpoint,
 # the refinement's (with the Laplacian's and the objective's weights) propagate_block.
 PROPAGATE = STYLIZE["mode"] == "propagate"
-PROPAGATION_KEYS = ("mode", "keyframe_every", "keyframe_min_reliable", "keyframe_scale", "refine_iterations")
+KEYFRAMING_KEYS = ("keyframe_scale", "keyframe_tolerance")  # what propagation.Keyframing reads besides local_affine
+PROPAGATION_KEYS = ("mode", "keyframe_every", "keyframe_min_reliable", *KEYFRAMING_KEYS, "refine_iterations")
 KEYFRAME_PARAMS = canonical(
     {"every": STYLIZE["keyframe_every"], "min_reliable": STYLIZE["keyframe_min_reliable"]}
     | ({"flow": FLOW_PARAMS, "criteria": CONSISTENCY} if STYLIZE["keyframe_min_reliable"] > 0 else {})
@@ -87,14 +88,15 @@ OPTIMISED_IMAGE = f"results/{{run}}/{'keyframes' if PROPAGATE else 'stylized'}/f
 # Threads and keep_freed_memory change speed and memory, not the result: they stay out of the params
 # that trigger reruns. The chunks reach each frame's job as the frames it is tied to and its seam
 # weight, so that a new chunk size reruns only the frames whose chain changes. In propagate mode the
-# keyframes' scale joins them (stylize_frame then optimises keyframes; the chain's params stay as they were).
+# keyframes' scale and tolerance join them (stylize_frame then optimises keyframes; the chain's params
+# stay as they were).
 STYLIZE_PARAMS = canonical(
     {
         key: value
         for key, value in STYLIZE.items()
         if key not in ("threads", "chunk_frames", "chunk_overlap", "keep_freed_memory", *PROPAGATION_KEYS)
     }
-    | ({"keyframe_scale": STYLIZE["keyframe_scale"]} if PROPAGATE else {})
+    | ({key: STYLIZE[key] for key in KEYFRAMING_KEYS} if PROPAGATE else {})
 )
 # Without temporal offsets the frames are independent already: no chunks.
 if PROPAGATE and STYLIZE["chunk_frames"]:

@@ -1,8 +1,9 @@
 """Rules stylize_frame and stylize_warmup: optimise frame i against the reference, tied to the optimised
 frames i - j of its shot (params.earlier, in input.previous's order), then refit it by the local-affine
-post-process (a keyframe of propagate mode: optimised at stylize.keyframe_scale, brought to full size
-by its local affine maps); at a chunk seam, blend in the next chunk's warm-up version. The loss terms at every
-evaluation go to a JSON file (the report draws them)."""
+post-process (a keyframe of propagate mode: optimised at stylize.keyframe_scale with the keyframes'
+stopping tolerance, brought to full size by its local affine maps); at a chunk seam, blend in the
+next chunk's warm-up version. The loss terms at every evaluation go to a JSON file (the report draws
+them)."""
 
 import json
 from pathlib import Path
@@ -20,7 +21,7 @@ from photostyle.images import read_gray, read_rgb, resize_longest, write_rgb
 from photostyle.logs import setup
 from photostyle.matting import load_coefficients
 from photostyle.pairs import read_pairs
-from photostyle.propagation import stylize_keyframe
+from photostyle.propagation import Keyframing, stylize_keyframe
 from photostyle.stylize import Settings, stylize
 from photostyle.vgg import VGGFeatures, weights_from_config
 from photostyle.video import RANDOM_WEIGHTS_NOTE
@@ -60,13 +61,12 @@ frame_inputs = assemble(
     reliable={k: from_uint8(c) for k, c in pairs.get("reliable", {}).items()},
     long={k: from_uint8(c) for k, c in pairs.get("long", {}).items()},
 )
-scale = params.stylize.get("keyframe_scale")  # given in propagate mode only (common.smk)
-if scale is None:
+if "keyframe_scale" not in params.stylize:  # the keyframe settings are given in propagate mode only (common.smk)
     result = stylize(extractor, frame_inputs, settings, device)
 else:
-    post = params.stylize["local_affine"]
-    log.info("keyframe, optimised at %g x the working size", scale)
-    result = stylize_keyframe(extractor, frame_inputs, settings, device, scale, (post["radius"], post["eps"]))
+    keyframing = Keyframing.from_config(params.stylize)
+    log.info("keyframe, optimised at %g x the working size, tolerance %g", keyframing.scale, keyframing.tolerance)
+    result = stylize_keyframe(extractor, frame_inputs, settings, device, keyframing)
 image, optimised = result.image, result.optimised
 if params.seam:
     weight = seam_weight(i, params.seam, cuts.shot_start)
