@@ -115,9 +115,10 @@ def test_demo_runs_through_slurm_grouped_and_equals_a_local_run(cluster, tmp_pat
     assert (on_slurm / "results" / "demo" / "demo.mp4").stat().st_size > 0
     # Propagation mode in the same folder: the keyframes checkpoint, keyframes 1 and 3 optimised, frame 2
     # carried from them by its block's job, all through the scheduler; keyframe 1 (no keyframe before
-    # it) is the same optimisation as the chain's frame 1.
+    # it), stopped by the chain's tolerance, is the same optimisation as the chain's frame 1.
     chain = {i: read_rgb(on_slurm / f"results/demo/stylized/frame_{i:05d}.png") for i in range(1, N_FRAMES + 1)}
     propagate = {"stylize": {"mode": "propagate", "keyframe_every": 2, "keyframe_min_reliable": 0.0}}
+    propagate["stylize"]["keyframe_tolerance"] = 1.0e-3  # stylize.tolerance's default
     (on_slurm / "propagate.yaml").write_text(yaml.safe_dump(propagate))
     run(on_slurm, cluster, *PROFILE, *NODE, *FAST_POLLING, "--configfile", "small.yaml", "propagate.yaml")
     jobs = accounting(cluster)

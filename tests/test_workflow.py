@@ -321,7 +321,7 @@ def test_propagate_mode_optimises_the_keyframes_and_carries_their_look(demo, tmp
     """The demo in propagate mode (a copy of the finished chain run): only the keyframes are
     optimised, every frame is stylised, the frames between look like the chain's; one keyframe
     every 4 instead of 8 reruns the keyframes that moved or are tied to another, and the blocks; a new
-    keyframe scale reruns every keyframe and block, not the plan."""
+    keyframe scale or tolerance reruns every keyframe and block, not the plan."""
     from photostyle.keyframes import KeyframePlan
 
     workdir = tmp_path / "demo"
@@ -360,3 +360,5 @@ def test_propagate_mode_optimises_the_keyframes_and_carries_their_look(demo, tmp
     rescaled = scheduled(workdir, propagate | {"stylize.keyframe_every": 4, "stylize.keyframe_scale": 0.5})
     assert rescaled["stylize_frame"] == len(new.keys) and rescaled["propagate_block"] == len(new.keys)
     assert "keyframes" not in rescaled and "laplacian" not in rescaled
+    stricter = scheduled(workdir, propagate | {"stylize.keyframe_every": 4, "stylize.keyframe_tolerance": 1.0e-3})
+    assert stricter == rescaled  # the keyframes' stopping rule: the same jobs
