@@ -1,13 +1,17 @@
 """Scale of the DAG: a dry run of the default workflow on a folder of N small frames.
 
-    .venv/bin/python benchmarks/dag.py [--frames 3000] [--profile] [--set KEY=VALUE ...]
+    .venv/bin/python benchmarks/dag.py [--frames 3000] [--profile] [--set KEY=VALUE ...] [--after-keyframes]
 
 Writes the frames (24×16 PNGs) and a one-run sample sheet to a temporary folder, then times
 `snakemake -n --cores 2` there, as a user would start a long video, and the same with
 `--quiet rules` (no listing of every job), and prints the wall times and the number of jobs.
 With --profile, also the 15 costliest functions of a cProfile of the dry run. ``--set`` changes
 config keys (YAML values), e.g. ``--set stylize.mode=propagate``: a dry run then plans up to the
-keyframes checkpoint (the jobs after it are planned once it has run).
+keyframes checkpoint (the jobs after it are planned once it has run). ``--after-keyframes`` then
+writes what the frames, cuts and keyframes jobs would have left (the frames, no cut, a keyframe every
+``stylize.keyframe_every`` frames) and times the dry run again: Snakemake's planning once the
+checkpoint has run. Use it with ``stylize.keyframe_min_reliable=0`` (else the flows, which it does not
+write, would rerun the checkpoint).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import numpy as np
 import yaml
 
 from photostyle.config import changed, complete
+from photostyle.cuts import Cuts
+from photostyle.keyframes import KeyframePlan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,6 +53,21 @@ def write_input(folder: Path, n_frames: int, settings: dict) -> None:
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
 
+def write_keyframes_outputs(folder: Path, n_frames: int) -> None:
+    """The outputs of the run's frames, cuts and keyframes jobs: the frames copied, no shot cut, a
+    keyframe every ``stylize.keyframe_every`` frames; the plan written last, so that it is newest."""
+    config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
+    run = folder / "results" / "long"
+    (run / "frames").mkdir(parents=True)
+    for i, source in enumerate(sorted((folder / "frames").glob("*.png")), start=1):
+        shutil.copy(source, run / "frames" / f"frame_{i:05d}.png")
+    Cuts([0.0] * (n_frames - 1), config["temporal"]["cut_threshold"]).write(run / "cuts.json")
+    time.sleep(1)  # file times of one second's resolution
+    KeyframePlan(tuple(range(1, n_frames + 1, config["stylize"]["keyframe_every"])), (), n_frames).write(
+        run / "keyframes.json"
+    )
+
+
 def dry_run(folder: Path, profile: bool, *options: str) -> tuple[float, int, str]:
     """Wall time, job count and (with profile) the cProfile summary of `snakemake -n [options]`."""
     python = [sys.executable, *(["-m", "cProfile", "-s", "cumulative"] if profile else [])]
@@ -66,19 +87,27 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=3000)
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary of the dry run")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config changes")
+    parser.add_argument(
+        "--after-keyframes", action="store_true", help="propagate mode: also plan once the keyframes checkpoint ran"
+    )
     args = parser.parse_args()
     settings = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     folder = Path(tempfile.mkdtemp(prefix="dag_"))
     try:
         write_input(folder, args.frames, settings)
-        for options in [(), ("--quiet", "rules")]:
-            seconds, jobs, summary = dry_run(folder, args.profile, *options)
-            shown = " ".join(["snakemake -n", *options, *args.set])
-            print(
-                f"{shown}, {args.frames} frames: {jobs} jobs, {seconds:.1f} s ({1000 * seconds / jobs:.2f} ms per job)"
-            )
-            if summary:
-                print(summary)
+        stages = [""] + (["after the keyframes checkpoint"] if args.after_keyframes else [])
+        for stage in stages:
+            if stage:
+                write_keyframes_outputs(folder, args.frames)
+            for options in [(), ("--quiet", "rules")]:
+                seconds, jobs, summary = dry_run(folder, args.profile, *options)
+                shown = " ".join(["snakemake -n", *options, *args.set, *([f"({stage})"] if stage else [])])
+                print(
+                    f"{shown}, {args.frames} frames: {jobs} jobs, {seconds:.1f} s "
+                    f"({1000 * seconds / jobs:.2f} ms per job)"
+                )
+                if summary:
+                    print(summary)
     finally:
         shutil.rmtree(folder)
 
