@@ -28,6 +28,7 @@ localrules:
     metrics_report,
     loss_curves,
     frame_picture,
+    resolution_picture,
     reference_picture,
     segmentation_picture,
     flow_picture,

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,7 +25,7 @@ from photostyle.images import write_rgb
 from photostyle.inputs import Run, read_runs
 from photostyle.paths import workflow_root
 from photostyle.run_config import UsageError, run_config, write_run_files
-from photostyle.video import probe_video, run_ffmpeg
+from photostyle.video import probe_video, run_ffmpeg, video_writer
 
 REPO = Path(__file__).resolve().parents[1]
 CONSOLE_SCRIPT = Path(sys.executable).parent / "photostyle"
@@ -231,8 +232,12 @@ def test_the_logger_plugin_moves_the_bar_over_the_stylised_frames(tmp_path):
 
 def test_summary_shows_outputs_and_the_numeric_metrics(tmp_path):
     videos = [tmp_path / "out.mp4", tmp_path / "out_side_by_side.mp4"]
+    for video, width in zip(videos, (64, 128), strict=True):
+        with video_writer(video, width, 48, Fraction(25), None, 18) as writer:
+            writer.write(np.zeros((48, width, 3), np.uint8))
     text = cli.summary(videos, tmp_path / "work", 75.2, 6, tmp_path / "metrics.json")
-    assert str(videos[0]) in text and str(videos[1]) in text and "1 min 15 s" in text and "metrics" not in text
+    assert f"{videos[0]} (64x48)" in text and f"{videos[1]} (128x48)" in text  # the size written
+    assert "1 min 15 s" in text and "metrics" not in text
     metrics = {"frames": 6, "temporal": {"warping_error": {"ratio": 0.44567}}, "note": "x", "ok": True}
     metrics["style"] = {"classes": {"sky": {"output": 3.0}}}  # per-class details stay in the file
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
@@ -298,6 +303,7 @@ def installed(tmp_path_factory) -> Installed:
 
 PLAN = """
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import photostyle

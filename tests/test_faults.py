@@ -141,7 +141,7 @@ def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
     from photostyle.images import write_rgb
     from photostyle.matting import matting_coefficients, save_coefficients
     from photostyle.pairs import write_pairs
-    from photostyle.video import encode
+    from photostyle.video import video_writer
 
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)  # ~480 KB as PNG
@@ -154,11 +154,10 @@ def test_full_disk_fails_clearly_and_leaves_nothing(tiny_disk):
         with pytest.raises(DiskFullError, match=f"no space left on the device while writing .*{name}"):
             write(tiny_disk / name)
         assert not list(tiny_disk.iterdir()), name
-    frames = tiny_disk.parent / "frames"
-    for i in range(1, 31):
-        write_rgb(frames / f"frame_{i:05d}.png", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
-    with pytest.raises(DiskFullError, match="mine.mp4"):
-        encode([frames], 30, Fraction(25), tiny_disk / "mine.mp4", None, crf=0)
+    with pytest.raises(DiskFullError, match="mine.mp4"), video_writer(tiny_disk / "mine.mp4", 320, 240, Fraction(25),
+                                                                       None, crf=0) as video:  # fmt: skip
+        for _ in range(30):
+            video.write(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
     assert not list(tiny_disk.iterdir())
 
 

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from photostyle.colour import apply_maps, local_affine_maps, upsample_maps
+from photostyle.colour import apply_maps, local_affine_maps
+from photostyle.delivery import apply_at
 from photostyle.errors import InputError
 from photostyle.keyframes import KeyframePlan, choose_keyframes
 from photostyle.propagation import Keyframing, class_maps, propagate, stylize_keyframe
@@ -51,9 +52,9 @@ def test_maps_fitted_at_half_size_bring_a_look_to_full_size_with_the_frames_deta
     mix = np.array([[0.8, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.2, 0.6]], np.float32)
     output = np.clip(frame @ mix * gain + 0.05, 0, 1)
     half = [cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA) for image in (frame, output)]
-    maps = upsample_maps(local_affine_maps(*half, radius=3, eps=1e-4), h, w)
-    assert maps.shape == (h, w, 4, 3)
-    assert np.abs(apply_maps(maps, frame) - output).mean() * 255 < 1.0
+    full = apply_at(local_affine_maps(*half, radius=3, eps=1e-4), np.round(frame * 255).astype(np.uint8))
+    assert full.shape == (h, w, 3) and full.dtype == np.uint8
+    assert np.abs(full - output * 255).mean() < 1.0
     resized = cv2.resize(half[1], (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
     assert np.abs(resized - output).mean() * 255 > 3.0  # the half-size output itself has lost the detail
 

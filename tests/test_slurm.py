@@ -101,7 +101,8 @@ def test_demo_runs_through_slurm_grouped_and_equals_a_local_run(cluster, tmp_pat
     }
     for group, rules in groups.items():
         assert f"rule_{group}_{rules}" in jobs, f"no cluster job for group {group}: {sorted(jobs)}"
-    singles = {f"rule_{rule}_wildcards_demo" for rule in ("segment_reference", "cuts", "encode", "metrics")}
+    rules = ("segment_reference", "cuts", "encode", "side_by_side", "metrics")
+    singles = {f"rule_{rule}_wildcards_demo" for rule in rules}
     singles |= {f"rule_stylize_frame_wildcards_demo_{i:05d}" for i in range(1, N_FRAMES + 1)}
     assert singles <= set(jobs), sorted(jobs)
     assert len(jobs) == len(groups) + len(singles), f"local rules or ungrouped frames went to SLURM: {sorted(jobs)}"

@@ -6,15 +6,15 @@ import pytest
 
 from photostyle.demo import ensure_demo_inputs
 from photostyle.errors import InputError
-from photostyle.images import write_rgb
 from photostyle.video import (
     AudioClip,
-    encode,
+    decoded_frames,
     list_frame_files,
     probe_video,
     read_video_frame,
     run_ffmpeg,
     select_frames,
+    video_writer,
 )
 
 
@@ -41,21 +41,33 @@ def test_probe_and_exact_frame_decoding(demo_clip):
 
 def test_encode_decodes_with_frame_count_fps_and_audio(tmp_path, demo_clip):
     rng = np.random.default_rng(0)
-    for folder in ("a", "b"):
-        for i in range(1, 11):
-            write_rgb(tmp_path / folder / f"frame_{i:05d}.png", rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    write_rgb(tmp_path / "a" / "frame_00011.png", np.zeros((48, 64, 3), np.uint8))  # a stale extra frame
+    frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)]
     audio = AudioClip(str(demo_clip), "aac", 0.1, 0.4)
-    encode([tmp_path / "a"], 10, Fraction(30000, 1001), tmp_path / "out.mp4", audio=audio, crf=18)
-    encode([tmp_path / "a", tmp_path / "b"], 10, Fraction(12), tmp_path / "sbs.mp4", None, crf=18)
+    with video_writer(tmp_path / "out.mp4", 64, 48, Fraction(30000, 1001), audio=audio, crf=18) as video:
+        for frame in frames:
+            video.write(frame)
     with av.open(str(tmp_path / "out.mp4")) as container:
         stream = container.streams.video[0]
         assert stream.average_rate == Fraction(30000, 1001)
         assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
         assert sum(1 for _ in container.decode(stream)) == 10
-    info = probe_video(tmp_path / "sbs.mp4")
-    assert (info.n_frames, info.fps, info.width, info.height) == (10, 12, 128, 48)
+    info = probe_video(tmp_path / "out.mp4")
+    assert (info.n_frames, info.width, info.height) == (10, 64, 48)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
+    with pytest.raises(ValueError, match="even sides"), video_writer(tmp_path / "odd.mp4", 63, 48, 25, None, 18):
+        pass
+    with pytest.raises(ValueError, match="frame 1 is"), video_writer(tmp_path / "bad.mp4", 64, 48, 25, None, 18) as bad:
+        bad.write(np.zeros((48, 66, 3), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_decoded_frames_are_every_selected_frame_in_order(demo_clip):
+    info = probe_video(demo_clip)
+    chosen = [info.pts[i] for i in (3, 4, 9, 15)]
+    decoded = list(decoded_frames(demo_clip, chosen))
+    assert len(decoded) == 4
+    for pts, frame in zip(chosen, decoded, strict=True):
+        assert np.array_equal(frame, read_video_frame(demo_clip, pts))  # what seeking to each one gives
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -61,7 +62,8 @@ def demo(tmp_path_factory) -> Path:
     blocks = -(-N_FRAMES // 10)  # frames_per_job: 10
     expected = {"frames": N_FRAMES, "flow_forward": blocks, "flow_backward": blocks, "consistency": blocks}
     expected |= {"segment_reference": 1, "segment_frame": blocks, "laplacian": blocks}
-    expected |= {"stylize_frame": N_FRAMES, "encode": 1, "all": 1, "metrics": 1, "metrics_report": 1, "loss_curves": 1}
+    expected |= {"stylize_frame": N_FRAMES, "encode": 1, "side_by_side": 1, "all": 1, "metrics": 1}
+    expected |= {"metrics_report": 1, "loss_curves": 1, "resolution_picture": 1}
     expected |= {"frame_picture": 3, "segmentation_picture": 3, "reference_picture": 1, "flow_picture": 1}
     for rule, count in expected.items():  # the dry run lists every job
         assert re.search(rf"^{rule}\s+{count}$", plan, flags=re.M), (rule, count, plan)
@@ -78,11 +80,13 @@ def test_demo_outputs(demo):
         assert stream.average_rate == 25
         assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
-    assert len(frames) == N_FRAMES and frames[0].shape == (120, 192, 3)
+    assert len(frames) == N_FRAMES and frames[0].shape == (200, 320, 3)  # the source's size, not the working 192
     stylized = read_rgb(run / "stylized" / "frame_00005.png").astype(int)
-    assert np.abs(frames[4].astype(int) - stylized).mean() < 6  # the mp4 holds the stylised frames
+    working = cv2.resize(frames[4], (192, 120), interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(working - stylized).mean() < 4  # the mp4 holds the stylised frames, delivered at 320×200
     with av.open(str(run / "demo_side_by_side.mp4")) as container:
-        assert container.streams.video[0].codec_context.width == 384
+        assert container.streams.video[0].codec_context.width == 640
+    assert read_rgb(run / "report" / "resolution_00008.png").shape[0] > 200  # 100 % crops of frame 8
     assert "RANDOM" in (run / "stylized" / "RANDOM_WEIGHTS.txt").read_text()
     for i in range(1, N_FRAMES + 1):
         log = (run / "logs" / "stylize_frame" / f"frame_{i:05d}.log").read_text()
@@ -100,7 +104,9 @@ def test_nothing_to_rerun_when_nothing_changed(demo):
 
 
 # the report's rules that read the stylised frames (metrics, loss curves, input | output pictures)
-STYLIZED = {"stylize_frame", "encode", "all", "metrics", "metrics_report", "loss_curves", "frame_picture"}
+STYLIZED = {"stylize_frame", "encode", "side_by_side", "all", "metrics", "metrics_report", "loss_curves"}
+STYLIZED |= {"frame_picture", "resolution_picture"}
+DELIVERY = {"encode", "side_by_side", "resolution_picture", "all"}  # written at the source's size
 # the rules of the frame pairs' data, and what reads it (label fusion, the report's pictures)
 PAIRS = {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_picture", "segmentation_picture"}
 
@@ -124,8 +130,12 @@ PAIRS = {"flow_forward", "flow_backward", "consistency", "frame_labels", "flow_p
             | STYLIZED,
         ),
         ({"laplacian.eps": 1e-6}, {"laplacian"} | STYLIZED),
-        ({"encode.crf": 23}, {"encode", "all"}),  # the metrics are computed from the frames, not the video
-        ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "all"}),  # frames 6 and 11 join 1 and 16
+        ({"encode.crf": 23}, {"encode", "side_by_side", "all"}),  # the metrics are computed from the frames
+        ({"encode.size": "working"}, DELIVERY),  # delivery only: 192×120 instead of 320×200
+        ({"encode.map_radius": 3}, DELIVERY),
+        ({"encode.side_by_side_size": 160}, {"side_by_side", "all"}),
+        # frames 6 and 11 join 1 and 16; the 100 % crop moves from frame 8 to 11
+        ({"report.frames": 4}, {"frame_picture", "segmentation_picture", "resolution_picture", "all"}),
         ({"temporal.offsets": [1]}, PAIRS | STYLIZED),  # flows to i - 2 and i - 4 no longer needed
         ({"temporal.offsets": []}, PAIRS | STYLIZED),  # frames stylised on their own, in parallel
         ({"temporal.cut_threshold": 0.9}, {"cuts", "frame_labels", "segmentation_picture"} | STYLIZED),

@@ -29,6 +29,7 @@ from photostyle.inputs import Run, check_models, plan_run
 from photostyle.paths import workflow_root
 from photostyle.run_config import UsageError, run_config, write_run_files
 from photostyle.runner import run_workflow, snakemake_args
+from photostyle.video import probe_video
 
 WORK_FOLDER = "photostyle_run"
 SCORING_KEYS = ("flow.", "consistency.", "models.", "device=")  # what photostyle metrics computes flows with
@@ -253,7 +254,9 @@ def summary(videos: list[Path], workdir: Path, seconds: float, n_frames: int, me
     """The closing report: where the videos are, how long it took, and the run's metrics if any."""
     minutes, rest = divmod(round(seconds), 60)
     lines = [f"photostyle: {n_frames} frames, done in " + (f"{minutes} min {rest} s" if minutes else f"{rest} s")]
-    lines += [f"  output:        {videos[0]}", f"  side by side:  {videos[1]}"]
+    sizes = [probe_video(video) for video in videos]
+    lines += [f"  output:        {videos[0]} ({sizes[0].width}x{sizes[0].height})"]
+    lines += [f"  side by side:  {videos[1]} ({sizes[1].width}x{sizes[1].height})"]
     lines += [f"  work folder:   {workdir} (intermediate files, logs; rerunning resumes from them)"]
     figures = numeric_entries(json.loads(metrics.read_text())) if metrics.is_file() else {}
     if figures:

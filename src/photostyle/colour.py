@@ -99,11 +99,3 @@ def local_affine(frame: np.ndarray, output: np.ndarray, radius: int, eps: float)
     """The guided filter of ``output`` with ``frame`` as guide: each pixel recoloured by its local
     affine map (``local_affine_maps``), so that edges of the frame stay sharp in the output."""
     return apply_maps(local_affine_maps(frame, output, radius, eps), frame)
-
-
-def upsample_maps(maps: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Per-pixel maps (H×W×4×3) of a reduced frame, bilinearly resized to height×width: applied to
-    the full-size frame they give its output at full size with the frame's own detail (fast guided
-    upsampling, He & Sun 2015)."""
-    flat = maps.reshape(*maps.shape[:2], 12)
-    return cv2.resize(flat, (width, height), interpolation=cv2.INTER_LINEAR).reshape(height, width, 4, 3)

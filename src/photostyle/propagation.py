@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from photostyle.colour import MIN_PIXELS, apply_maps, fit_affine, local_affine_maps, upsample_maps
+from photostyle.colour import MIN_PIXELS, apply_maps, fit_affine, local_affine_maps
+from photostyle.delivery import apply_at
 from photostyle.flow import warp
 from photostyle.frame_inputs import FrameInputs
 from photostyle.matting import MattingCoefficients, MattingLaplacian, matting_coefficients
@@ -140,12 +141,10 @@ def stylize_keyframe(
         return stylize(extractor, inputs, settings, device)
     reduced = inputs.scaled(scale)
     result = stylize(extractor, reduced, settings, device)
-    height, width = inputs.content.shape[:2]
-    frame, small, window = unit(inputs.content), unit(reduced.content), post_radius(reduced.content, radius)
+    small, window = unit(reduced.content), post_radius(reduced.content, radius)
 
     def upsample(output: np.ndarray) -> np.ndarray:
-        maps = upsample_maps(local_affine_maps(small, unit(output), window, eps), height, width)
-        return np.round(apply_maps(maps, frame) * 255.0).astype(np.uint8)
+        return apply_at(local_affine_maps(small, unit(output), window, eps), inputs.content, device)
 
     history = [record | {"scale": record["scale"] * scale} for record in result.history]
     return Result(upsample(result.image), upsample(result.optimised), history)

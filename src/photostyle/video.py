@@ -7,9 +7,10 @@ B-frames or a variable frame rate.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -148,37 +149,97 @@ class AudioClip:
     duration: float
 
 
-def encode(
-    frame_folders: list[str | os.PathLike],
-    n_frames: int,
-    fps: Fraction,
+class FramePipe:
+    """The frames going into an ffmpeg process (H×W×3 uint8 RGB on its stdin), counted."""
+
+    def __init__(self, process: subprocess.Popen, output: Path, shape: tuple[int, int, int]) -> None:
+        self.process, self.output, self.shape, self.frames = process, output, shape, 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one frame (the video's size, uint8 RGB)."""
+        if rgb.shape != self.shape or rgb.dtype != np.uint8:
+            raise ValueError(
+                f"{self.output}: frame {self.frames + 1} is {rgb.shape} {rgb.dtype}, not {self.shape} uint8"
+            )
+        try:
+            self.process.stdin.write(np.ascontiguousarray(rgb).data)
+        except BrokenPipeError:
+            self.process.wait()
+            raise RuntimeError(f"ffmpeg failed writing {self.output}:\n{self.error()}") from None
+        self.frames += 1
+
+    def error(self) -> str:
+        return self.process.stderr.read().decode(errors="replace").strip()
+
+
+@contextlib.contextmanager
+def video_writer(
     output: str | os.PathLike,
+    width: int,
+    height: int,
+    fps: Fraction,
     audio: AudioClip | None,
     crf: int,
-) -> None:
-    """Encode ``frame_{i:05d}.png`` (i = 1..n_frames) of one or more folders, side by side, to H.264 mp4.
+    preset: str = "medium",
+) -> Iterator[FramePipe]:
+    """An H.264 mp4 written frame by frame (``FramePipe.write``, display order), with an audio clip.
 
-    yuv420p for players everywhere; the audio clip is copied when mp4 can carry its codec,
-    else re-encoded to AAC. ffmpeg writes to a temporary name that is renamed on success.
+    yuv420p for players everywhere (so both sides must be even); the audio is copied when mp4 can
+    carry its codec, else re-encoded to AAC. ffmpeg writes to a temporary name that is renamed only
+    when every frame is in: a killed or failed delivery leaves no partial video under the final name.
     """
-    cmd = []
-    for folder in frame_folders:
-        pattern = str(Path(folder) / "frame_%05d.png")
-        cmd += ["-framerate", str(fps), "-start_number", "1", "-i", pattern]
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 in yuv420p needs even sides, not {width}×{height}")
+    cmd = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps), "-i", "-"]
     if audio is not None:
-        cmd += ["-ss", f"{audio.start:.6f}", "-t", f"{audio.duration:.6f}", "-i", audio.source]
-    if len(frame_folders) > 1:
-        labels = "".join(f"[{n}:v]" for n in range(len(frame_folders)))
-        cmd += ["-filter_complex", f"{labels}hstack=inputs={len(frame_folders)}[v]", "-map", "[v]"]
-    else:
-        cmd += ["-map", "0:v"]
-    if audio is not None:
-        cmd += ["-map", f"{len(frame_folders)}:a:0"]
+        cmd += ["-ss", f"{audio.start:.6f}", "-t", f"{audio.duration:.6f}", "-i", audio.source, "-map", "1:a:0"]
         cmd += ["-c:a", "copy"] if audio.codec in MP4_AUDIO_CODECS else ["-c:a", "aac", "-b:a", "192k"]
-    cmd += ["-frames:v", str(n_frames), "-c:v", "libx264", "-preset", "medium", "-crf", str(crf)]
+    cmd += ["-map", "0:v", "-c:v", "libx264", "-preset", preset, "-crf", str(crf)]
     cmd += ["-pix_fmt", "yuv420p", "-r", str(fps), "-movflags", "+faststart"]
     with atomic_path(output) as tmp:
-        run_ffmpeg([*cmd, str(tmp)])
+        args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *cmd, str(tmp)]
+        process = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        pipe = FramePipe(process, Path(output), (height, width, 3))
+        try:
+            yield pipe
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            if not process.stdin.closed:
+                try:
+                    process.stdin.close()
+                except BrokenPipeError:
+                    pass
+        if process.wait() != 0:
+            raise RuntimeError(f"ffmpeg failed writing {output}:\n{pipe.error()}")
+        if pipe.frames == 0:
+            raise ValueError(f"{output}: no frames were written")
+
+
+def decoded_frames(path: str | os.PathLike, positions: Sequence[int]) -> Iterator[np.ndarray]:
+    """The frames with presentation timestamps ``positions`` (ascending), decoded in one pass from
+    the keyframe before the first: for delivery, which reads every selected frame in order."""
+    wanted, last = set(positions), max(positions)
+    found = 0
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            container.seek(min(positions), stream=stream, backward=True, any_frame=False)
+            for frame in container.decode(stream):
+                if frame.pts in wanted:
+                    found += 1
+                    yield frame.to_ndarray(format="rgb24")
+                if frame.pts is not None and frame.pts >= last:
+                    break
+    except av.error.FFmpegError as exc:
+        raise InputError(f"video {path} cannot be decoded: {exc}") from exc
+    if found != len(wanted):
+        raise InputError(
+            f"video {path} gave {found} of its {len(wanted)} frames (did the file change since the run started?)"
+        )
 
 
 def run_ffmpeg(args: list[str]) -> None:

@@ -177,3 +177,36 @@ def segmentation_picture(
     top = panels([image, coloured], titles, min_height=240)
     present = [k for k in np.unique(labels) if k < len(names)]
     return stack([top, legend([names[k] for k in present], [colours[k] for k in present], top.shape[1])])
+
+
+def busiest_window(energy: np.ndarray, width: int, height: int) -> tuple[int, int]:
+    """(x, y) of the width × height window with the largest mean ``energy`` (H×W), searched on a
+    copy of at most 512 px (the choice, not the content, is coarse)."""
+    h, w = energy.shape[:2]
+    width, height = min(width, w), min(height, h)
+    scale = min(1.0, 512 / max(w, h))
+    small = cv2.resize(energy.astype(np.float32), (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    kw, kh = max(1, round(width * scale)), max(1, round(height * scale))
+    means = cv2.boxFilter(small, -1, (kw, kh), normalize=True, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    means = means[: max(1, small.shape[0] - kh + 1), : max(1, small.shape[1] - kw + 1)]
+    y, x = np.unravel_index(int(np.argmax(means)), means.shape)
+    return min(round(x / scale), w - width), min(round(y / scale), h - height)
+
+
+def detail_window(image: np.ndarray, width: int, height: int) -> tuple[int, int]:
+    """(x, y) of the width × height window of an RGB image with the most fine detail (mean gradient
+    magnitude of the luminance): where a 100 % crop shows what resolution brings."""
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return busiest_window(np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1)), width, height)
+
+
+def crop_panels(
+    images: Sequence[np.ndarray], titles: Sequence[str], width: int = 400, height: int = 300
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The same width × height window of images of one size (at 100 %, where the first has the most
+    detail) side by side under their titles, and the window (x, y, width, height)."""
+    x, y = detail_window(images[0], width, height)
+    width, height = min(width, images[0].shape[1]), min(height, images[0].shape[0])
+    crops = [image[y : y + height, x : x + width] for image in images]
+    return panels(crops, titles), (x, y, width, height)

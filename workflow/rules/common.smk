@@ -7,6 +7,7 @@ from snakemake.common import get_function_params, overwrite_function_params
 
 from photostyle.demo import ensure_demo_inputs
 from photostyle.chunks import Chunks
+from photostyle.delivery import capped_shape, delivered_shape, delivery_options
 from photostyle.errors import InputError
 from photostyle.flow import flow_options
 from photostyle.images import working_shape
@@ -109,6 +110,8 @@ CHUNKS = {
     for run, plan in PLANS.items()
 }
 MODELS = canonical(config["models"])
+# What the delivery rules (encode, side_by_side, resolution_picture) read besides the size they write.
+DELIVERY = canonical(delivery_options(config["encode"]))
 
 
 def planned(func):
@@ -387,3 +390,40 @@ def propagated_source(wildcards):
     """The block folder that holds stylised frame i in propagate mode (its keyframe's block)."""
     run, i = wildcards.run, int(wildcards.i)
     return f"results/{run}/propagated/block_{keyframe_plan(run).key_of(i):05d}"
+
+
+def delivered_size(run):
+    """(width, height) of the run's written video (encode.size)."""
+    plan = PLANS[run]
+    return delivered_shape(plan.width, plan.height, config["encode"]["size"], config["input"]["size"])
+
+
+def side_by_side_size(run):
+    """(width, height) of each half of the side-by-side video: the delivered size, capped."""
+    return capped_shape(*delivered_size(run), config["encode"]["side_by_side_size"])
+
+
+def delivery_mem_mb(shape):
+    """Memory of a delivery job for frames of ``shape``: the resized maps (12 float32 a pixel) and
+    the frame's copies, about 125 bytes a pixel, beside the encoder."""
+    return 1000 + shape[0] * shape[1] // 8000
+
+
+def delivery_seconds(shape):
+    """Seconds a frame of ``shape`` takes to deliver, generously (a 4K frame: 2 s)."""
+    return 1 + shape[0] * shape[1] // 4_000_000
+
+
+@planned
+def delivery_inputs(wildcards):
+    """The working-size frames and their outputs, and the source: the video, or every frame file.
+    Propagate mode: the keyframe plan as a plain input, so that a switch from chain mode runs the
+    keyframes checkpoint (Snakemake does not weigh the triggers of a job that waits for one)."""
+    run = wildcards.run
+    plan = PLANS[run]
+    return {
+        "frames": [frame_file(run, i) for i in frame_numbers(run)],
+        "stylized": [stylized_file(run, i) for i in frame_numbers(run)],
+        "source": plan.run.video if plan.is_video else list(plan.sources),
+        "plan": f"results/{run}/keyframes.json" if PROPAGATE else [],
+    }

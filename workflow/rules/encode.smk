@@ -1,19 +1,16 @@
+# Delivery (photostyle.delivery): the stylised video at the delivered size (encode.size: the source's
+# by default) and input | output side by side. Each decodes the source once, recolours every frame by
+# the local affine maps of its working-size output and encodes in one stream: nothing at full
+# resolution is cached, and ffmpeg writes under a temporary name (no partial video after a kill).
+
+
 rule encode:
     input:
-        stylized=lambda w: [stylized_file(w.run, i) for i in frame_numbers(w.run)],
-        frames=lambda w: [frame_file(w.run, i) for i in frame_numbers(w.run)],
-        # Propagate mode: the keyframe plan as a plain input, so that a switch from chain mode runs the
-        # keyframes checkpoint (Snakemake does not weigh the triggers of a job that waits for one).
-        plan=lambda w: f"results/{w.run}/keyframes.json" if PROPAGATE else [],
+        unpack(delivery_inputs),
     output:
-        video=report(
+        report(
             "results/{run}/{run}.mp4",
             caption="../report/video.rst",
-            category="Videos",
-        ),
-        side_by_side=report(
-            "results/{run}/{run}_side_by_side.mp4",
-            caption="../report/side_by_side.rst",
             category="Videos",
         ),
     log:
@@ -22,12 +19,39 @@ rule encode:
         f"{BENCH}/encode.tsv"
     conda:
         "../../envs/photostyle.yaml"
+    threads: 2
     resources:
-        mem_mb=grows(2000),
-        runtime=grows(30),
+        mem_mb=grows(lambda w: delivery_mem_mb(delivered_size(w.run))),
+        runtime=grows(lambda w: 10 + PLANS[w.run].n_frames * delivery_seconds(delivered_size(w.run)) // 60),
     params:
+        source=lambda w: PLANS[w.run].run.video,
+        positions=lambda w: PLANS[w.run].sources,
+        shape=lambda w: delivered_size(w.run),
+        delivery=DELIVERY,
         fps=lambda w: str(PLANS[w.run].fps),
         audio=lambda w: PLANS[w.run].audio,
         crf=config["encode"]["crf"],
+        preset=config["encode"]["preset"],
+        device=config["device"],
+        side_by_side=False,
     script:
         "../scripts/encode.py"
+
+
+use rule encode as side_by_side with:
+    output:
+        report(
+            "results/{run}/{run}_side_by_side.mp4",
+            caption="../report/side_by_side.rst",
+            category="Videos",
+        ),
+    log:
+        f"{LOGS}/side_by_side.log",
+    benchmark:
+        f"{BENCH}/side_by_side.tsv"
+    resources:
+        mem_mb=grows(lambda w: delivery_mem_mb(side_by_side_size(w.run))),
+        runtime=grows(lambda w: 10 + PLANS[w.run].n_frames * delivery_seconds(side_by_side_size(w.run)) // 60),
+    params:
+        shape=lambda w: side_by_side_size(w.run),
+        side_by_side=True,

@@ -187,3 +187,33 @@ rule flow_picture:
         runtime=5,
     script:
         "../scripts/flow_picture.py"
+
+
+rule resolution_picture:
+    input:
+        source=lambda w: PLANS[w.run].run.video if PLANS[w.run].is_video else frame_position(w),
+        frame="results/{run}/frames/frame_{i}.png",
+        stylized="results/{run}/stylized/frame_{i}.png",
+    output:
+        report(
+            f"{REPORT}/resolution_{{i}}.png",
+            caption="../report/resolution.rst",
+            category="Frames",
+            labels=lambda w: {"run": w.run, "frame": f"{frame_label(w.run, w.i)}, 100 % crop"},
+        ),
+    log:
+        f"{LOGS}/report/resolution_{{i}}.log",
+    benchmark:
+        f"{BENCH}/report/resolution_{{i}}.tsv"
+    conda:
+        "../../envs/photostyle.yaml"
+    resources:
+        mem_mb=lambda w: delivery_mem_mb(delivered_size(w.run)),
+        runtime=5,
+    params:
+        position=frame_position,
+        shape=lambda w: delivered_size(w.run),
+        delivery=DELIVERY,
+        device=config["device"],
+    script:
+        "../scripts/resolution_picture.py"

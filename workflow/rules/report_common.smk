@@ -19,6 +19,12 @@ def flow_frame(run):
     return max(2, n // 2 + 1) if n >= 2 else None
 
 
+def resolution_frame(run):
+    """The frame whose 100 % crop the report shows (source | bicubic | delivered): the middle one shown."""
+    frames = report_frames(run)
+    return frames[len(frames) // 2]
+
+
 def frame_label(run, i):
     """Frame number i as a report label, padded to the width of the last frame number (the report
     sorts labels as text)."""
@@ -32,6 +38,7 @@ def report_targets(run):
     targets += [f"results/{run}/report/reference.png"]
     targets += [f"results/{run}/report/frame_{i:05d}.png" for i in report_frames(run)]
     targets += [f"results/{run}/report/segmentation_{i:05d}.png" for i in report_frames(run)]
+    targets.append(f"results/{run}/report/resolution_{resolution_frame(run):05d}.png")
     if flow_frame(run):
         targets.append(f"results/{run}/report/flow_{flow_frame(run):05d}.png")
     return targets
@@ -68,6 +75,7 @@ def benchmark_files(run):
         "stylize_frame": [f"{bench}/stylize_frame/frame_{i}.tsv" for i in optimised],
         "stylize_warmup": [f"{bench}/stylize_warmup/frame_{i:05d}.tsv" for i in CHUNKS[run].warmup_frames()],
         "encode": [f"{bench}/encode.tsv"],
+        "side_by_side": [f"{bench}/side_by_side.tsv"],
     } | propagation
 
 
@@ -86,7 +94,9 @@ def metrics_inputs(wildcards):
         "style_labels": f"results/{run}/segmentation/reference.png",
         "classes": f"results/{run}/segmentation/classes.json",
         "cuts": f"results/{run}/cuts.json",  # pairs across a shot cut are left out
-        "video": ancient(f"results/{run}/{run}.mp4"),  # only so that encode has run: its benchmark
+        # only so that the delivery rules have run: their benchmarks
+        "video": ancient(f"results/{run}/{run}.mp4"),
+        "side_by_side": ancient(f"results/{run}/{run}_side_by_side.mp4"),
     } | (
         {"keyframes": f"results/{run}/keyframes.json"} if PROPAGATE else {}
     )  # the plan, for the times

