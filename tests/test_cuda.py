@@ -74,3 +74,16 @@ def test_scene_parsing_on_the_gpu(model_folder, photo):
     on_cpu = load_parser(settings, "cpu").group_probabilities(photo[:75, :101], 96)
     on_gpu = load_parser(settings, "cuda").group_probabilities(photo[:75, :101], 96)
     np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-3)
+
+
+def test_delivery_on_the_gpu_equals_the_cpu(photo):
+    """The maps resized by torch on the GPU (OpenCV on the CPU) and applied there: within a grey level."""
+    import cv2
+
+    from photostyle.delivery import apply_at, fit_maps
+
+    frame = cv2.resize(photo, (64, 64), interpolation=cv2.INTER_AREA)
+    output = np.clip(frame.astype(np.float32) * [1.1, 0.9, 0.7] + 10, 0, 255).astype(np.uint8)
+    maps = fit_maps(frame, output, 2, 1e-4)
+    on_cpu, on_gpu = apply_at(maps, photo, CPU).astype(int), apply_at(maps, photo, CUDA).astype(int)
+    assert np.abs(on_gpu - on_cpu).max() <= 1 and np.abs(on_gpu - on_cpu).mean() < 0.05

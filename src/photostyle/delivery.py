@@ -8,7 +8,7 @@ they reproduce the output); resized to the delivered size and applied to the sou
 size, they give the look of the optimisation with the detail of the source (fast guided
 upsampling, He & Sun 2015; the bilateral-grid variant of Chen et al. 2016 is the same idea).
 Nothing at full resolution is cached: the rules decode the source, apply the maps and encode in one
-stream (``frames_at``), so a 4K clip needs no gigabytes of PNGs.
+stream (``Stream``, ``write_video``), so a 4K clip needs no gigabytes of PNGs.
 
 ``delivery_options`` and ``delivered_shape`` are torch-free (the Snakefile plans with them).
 """
@@ -27,10 +27,11 @@ import cv2
 import numpy as np
 
 from photostyle.colour import local_affine_maps
+from photostyle.images import read_rgb, working_shape
+from photostyle.video import decoded_frames, video_writer
 
 if TYPE_CHECKING:
     import torch
-from photostyle.images import read_rgb, working_shape
 
 SOURCE, WORKING = "source", "working"
 
@@ -62,11 +63,12 @@ def capped_shape(width: int, height: int, longest: int | None) -> tuple[int, int
 
 
 def at_shape(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """A source frame at width × height: cropped when only an odd last row or column is in the way,
-    else resized (area when shrinking, cubic when enlarging)."""
+    """A source frame at width × height, or with at most one more row and column (an odd side, which
+    the caller crops after the maps are applied, so that they stay aligned with the frame they were
+    fitted on): else resized, area when shrinking, cubic when enlarging."""
     h, w = rgb.shape[:2]
     if (w - w % 2, h - h % 2) == (width, height):
-        return rgb[:height, :width]
+        return rgb
     interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_CUBIC
     return cv2.resize(rgb, (width, height), interpolation=interp)
 
@@ -112,8 +114,8 @@ def deliver_frame(
     if (width, height) == (frame.shape[1], frame.shape[0]):
         return frame, output
     source = at_shape(source, width, height)
-    maps = fit_maps(frame, output, options["radius"], options["eps"])
-    return source, apply_at(maps, source, device)
+    delivered = apply_at(fit_maps(frame, output, options["radius"], options["eps"]), source, device)
+    return source[:height, :width], delivered[:height, :width]
 
 
 def source_frames(source: str | os.PathLike, positions: Sequence[int | str]) -> Iterator[np.ndarray]:
@@ -125,8 +127,6 @@ def source_frames(source: str | os.PathLike, positions: Sequence[int | str]) -> 
         for path in positions:
             yield read_rgb(path, "frame")
         return
-    from photostyle.video import decoded_frames
-
     yield from decoded_frames(source, positions)
 
 
@@ -187,8 +187,6 @@ def write_video(
     """Deliver ``stream`` at ``shape`` into an H.264 mp4: the stylised frames, or source | stylised
     side by side. ``encoding``: fps, audio (an ``AudioClip`` or None), crf, preset. Returns the
     number of frames; nothing is left under ``output``'s name unless every frame is in."""
-    from photostyle.video import video_writer
-
     width, height = shape
     size = (2 * width if side_by_side else width, height)
     with video_writer(output, *size, encoding["fps"], encoding["audio"], encoding["crf"], encoding["preset"]) as video:
