@@ -239,6 +239,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     # the config
     "unknown key": (lambda w: configure(w, colour="red"), ["colour"]),
     "unknown nested key": (lambda w: configure(w, **{"flow.speed": 3}), ["speed"]),
+    "written size misspelt": (lambda w: configure(w, **{"encode.size": "sorce"}), ["size", "sorce"]),
+    "written size too small": (lambda w: configure(w, **{"encode.size": 8}), ["size", "8"]),
     "J with 0": (lambda w: configure(w, **{"temporal.offsets": [0, 1]}), ["offsets"]),
     "J negative": (lambda w: configure(w, **{"temporal.offsets": [1, -2]}), ["offsets"]),
     "J duplicate": (lambda w: configure(w, **{"temporal.offsets": [1, 2, 2]}), ["offsets"]),
@@ -295,6 +297,10 @@ def test_bad_input_is_refused_at_start_up(workdir, case):
     assert_refused(workdir, names)
 
 
+# a value and the schema types it would satisfy: each key is tried with the first that fits none of its own
+WRONG_VALUES = [("not a number", {"string"}), (12345, {"integer", "number"}), ([1], {"array"})]
+
+
 def wrong_types(schema: dict, prefix: str = "") -> list[tuple[str, object]]:
     """(dotted key, a value of the wrong type) for every leaf key of the config schema."""
     cases = []
@@ -303,8 +309,9 @@ def wrong_types(schema: dict, prefix: str = "") -> list[tuple[str, object]]:
         if spec.get("type") == "object":
             cases += wrong_types(spec, f"{dotted}.")
             continue
-        types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
-        cases.append((dotted, {"string": 12345, "array": "not a list"}.get(types[0], "not a number")))
+        types = set(spec["type"] if isinstance(spec["type"], list) else [spec["type"]])
+        wrong = next(v for v, kinds in WRONG_VALUES if not kinds & types)
+        cases.append((dotted, wrong))
     return cases
 
 
