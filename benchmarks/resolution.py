@@ -3,7 +3,8 @@ working-size optimisation with the detail of the source, measured three ways.
 
     .venv/bin/python benchmarks/resolution.py --part pairs [--ids 1,4,14,43] [--small 256] [--sheets docs/resolution]
     .venv/bin/python benchmarks/resolution.py --part sintel [--small 256] [--out results/resolution]
-    .venv/bin/python benchmarks/resolution.py --part 4k|delivery [--frames 48] [--out results/resolution]
+    .venv/bin/python benchmarks/resolution.py --part clip [--height 2160|1080] [--frames 48] [--out results/resolution]
+    .venv/bin/python benchmarks/resolution.py --part delivery [--frames 48] [--out results/resolution]
 
 ``pairs``: Luan et al.'s photo pairs (``../shared/data/style_pairs``, 700-px sources) stylised at
 ``--small`` and delivered at the source's size, against (i) the bicubic upscale of the small output
@@ -20,14 +21,15 @@ and in propagate mode (``sequence``), each delivered at 1024×436; warping error
 (flows between the 1024 source frames) with the run's consistency weights and with Lai et al.'s plain
 mask (Ruder et al.'s two criteria), against the input's; SSIM to the input, last 10 frames ÷ first 10.
 
-``delivery``: delivery alone (decode + maps + apply + encode, as rule ``encode`` runs it) of that 4K
-clip and of its 1080p version, seconds per frame and this process's peak memory.
-
-``4k``: a 3840×2160 clip of ``--frames`` frames filmed over ``hires/cliffs_3840x2400.jpg`` (the camera
-pans down 4 px a frame, whole pixels: real detail), with a tone as audio, run through the workflow
-(working size 512, propagate mode, HED's VGG-16, the reference ``hires/sunset_town_1000x668.jpg``);
+``clip``: a 3840×2160 (or ``--height 1080``: 1920×1080) clip of ``--frames`` frames filmed over
+``hires/cliffs_3840x2400.jpg`` (the camera pans down, whole pixels: real detail), with a tone as
+audio, run through the workflow (working size 512, propagate mode, HED's VGG-16, the reference
+``hires/sunset_town_1000x668.jpg``);
 per rule seconds per frame and peak memory from Snakemake's benchmark files, what the run leaves on
 disk per folder, the written file's size and frames.
+
+``delivery``: delivery alone (decode + maps + apply + encode, as rule ``encode`` runs it) of the
+cliffs clip at 3840×2160 and 1920×1080, seconds per frame and this process's peak memory.
 """
 
 from __future__ import annotations
@@ -208,11 +210,11 @@ def sintel_part(args: argparse.Namespace) -> None:
     frames = [resize_longest(s, args.small) for s in sources]
     shape = (info.width - info.width % 2, info.height - info.height % 2)
     started = time.perf_counter()
-    options = flow_options(config["flow"], config["models"])
+    flow_settings = flow_options(config["flow"], config["models"])
     flows, run_mask, plain = [None], [None], [None]
     for i in range(1, len(sources)):
-        backward = compute_flow(sources[i], sources[i - 1], **options, device="cpu")
-        forward = compute_flow(sources[i - 1], sources[i], **options, device="cpu")
+        backward = compute_flow(sources[i], sources[i - 1], **flow_settings, device="cpu")
+        forward = compute_flow(sources[i - 1], sources[i], **flow_settings, device="cpu")
         flows.append(backward)
         run_mask.append(
             reliable_weights(forward, backward, frames=(sources[i], sources[i - 1]), **config["consistency"])
@@ -258,15 +260,20 @@ def sintel_part(args: argparse.Namespace) -> None:
             write_rgb(target / f"working_{i:02d}.png", outputs[i - 1])
 
 
-def film_4k(path: Path, n_frames: int, fps: int = 25) -> None:
-    """A 3840×2160 clip panning down over the cliffs photo, 4 px a frame, with a 440 Hz tone."""
-    photo = read_rgb(HIRES / "cliffs_3840x2400.jpg")
-    silent = path.with_name("silent_" + path.name)
+def film_cliffs(path: Path, n_frames: int, height: int, fps: int = 25) -> None:
+    """A 16:9 clip ``height`` rows high panning down over the cliffs photo (3840×2160: 4 px a frame
+    over the photo itself; 1920×1080: 2 px a frame over the photo resized to 1920×1200), with a
+    440 Hz tone."""
     from fractions import Fraction
 
-    with video_writer(silent, 3840, 2160, Fraction(fps), None, 14, "veryfast") as video:
+    photo = read_rgb(HIRES / "cliffs_3840x2400.jpg")
+    if height != 2160:
+        photo = cv2.resize(photo, (height * 16 // 9, height * 2400 // 2160), interpolation=cv2.INTER_AREA)
+    step = 4 * height // 2160
+    silent = path.with_name("silent_" + path.name)
+    with video_writer(silent, photo.shape[1], height, Fraction(fps), None, 14, "veryfast") as video:
         for t in range(n_frames):
-            video.write(np.ascontiguousarray(photo[4 * t : 4 * t + 2160]))
+            video.write(np.ascontiguousarray(photo[step * t : step * t + height]))
     tone = f"sine=frequency=440:sample_rate=48000:duration={n_frames / fps}"
     run_ffmpeg(["-i", str(silent), "-f", "lavfi", "-i", tone,
                 "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(path)])  # fmt: skip
@@ -282,13 +289,13 @@ def folder_sizes(run: Path) -> dict[str, int]:
     return sizes
 
 
-def fourk_part(args: argparse.Namespace) -> None:
-    work = args.out / "4k"
+def clip_part(args: argparse.Namespace) -> None:
+    work = args.out / f"cliffs_{args.height}p"
     work.mkdir(parents=True, exist_ok=True)
-    clip = work / "cliffs_4k.mp4"
+    clip = work / "cliffs.mp4"
     if not clip.is_file():
         started = time.perf_counter()
-        film_4k(clip, args.frames)
+        film_cliffs(clip, args.frames, args.height)
         print(f"filmed {clip} in {time.perf_counter() - started:.0f} s", flush=True)
     settings = (setting.split("=", 1) for setting in args.set)
     changes = {key: yaml.safe_load(value) for key, value in settings} | {
@@ -331,20 +338,11 @@ def delivery_part(args: argparse.Namespace) -> None:
     import resource
 
     work = args.out / "delivery"
-    clip = work / "cliffs_4k.mp4"
-    if not clip.is_file():
-        work.mkdir(parents=True, exist_ok=True)
-        film_4k(clip, args.frames)
-    info = probe_video(clip)
-    sources = list(decoded_frames(clip, info.pts))
-    hd = work / "cliffs_1080p.mp4"
-    if not hd.is_file():
-        from fractions import Fraction
-
-        with video_writer(hd, 1920, 1080, Fraction(25), None, 14, "veryfast") as video:
-            for frame in sources:
-                video.write(cv2.resize(frame, (1920, 1080), interpolation=cv2.INTER_AREA))
-    del sources
+    work.mkdir(parents=True, exist_ok=True)
+    hd, clip = work / "cliffs_1080p.mp4", work / "cliffs_2160p.mp4"
+    for video, height in ((hd, 1080), (clip, 2160)):
+        if not video.is_file():
+            film_cliffs(video, args.frames, height)
     print("| source | frames | seconds per frame (decode + maps + apply + encode) | peak memory (MB) |")
     print("|---|---|---|---|")
     for video in (hd, clip):
@@ -371,17 +369,18 @@ def delivery_part(args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["pairs", "sintel", "4k", "delivery"], required=True)
+    parser.add_argument("--part", choices=["pairs", "sintel", "clip", "delivery"], required=True)
+    parser.add_argument("--height", type=int, choices=[2160, 1080], default=2160, help="the cliffs clip's (clip)")
     parser.add_argument("--pairs", type=Path, default=DATA / "style_pairs")
     parser.add_argument("--ids", default="1,4,14,43", help="comma-separated pair IDs (pairs)")
-    parser.add_argument("--small", type=int, help="the working size (pairs, sintel: 256; 4k: 512)")
-    parser.add_argument("--frames", type=int, help="frames of the 4K clip (48), or the first of the Sintel clip's 50")
+    parser.add_argument("--small", type=int, help="the working size (pairs, sintel: 256; clip: 512)")
+    parser.add_argument("--frames", type=int, help="frames of the cliffs clip (48) or of Sintel's 50")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config change")
     parser.add_argument("--sheets", type=Path, help="contact sheets with 100 %% crops (pairs)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "resolution")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    args.small = args.small or (512 if args.part == "4k" else 256)
+    args.small = args.small or (512 if args.part == "clip" else 256)
     args.frames = args.frames or (50 if args.part == "sintel" else 48)
     if not HIRES.is_dir():
         print(f"shared data not found at {DATA} (clone the repository beside ../shared)", file=sys.stderr)
@@ -390,7 +389,7 @@ def main() -> int:
     keep_freed_memory()
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, development machine, {torch.get_num_threads()} threads, CPU; "
           f"changed: {args.set or 'nothing'}")  # fmt: skip
-    {"pairs": pairs_part, "sintel": sintel_part, "4k": fourk_part, "delivery": delivery_part}[args.part](args)
+    {"pairs": pairs_part, "sintel": sintel_part, "clip": clip_part, "delivery": delivery_part}[args.part](args)
     return 0
 
 
