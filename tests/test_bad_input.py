@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import mounted_tmpfs
+from conftest import SNAKEFILE, mounted_tmpfs
 
 from photostyle.config import schema_file
 from photostyle.demo import ensure_demo_inputs
@@ -71,7 +71,7 @@ def configure(workdir: Path, **changes) -> None:
 
 
 def snakemake(workdir: Path, dry: bool) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--cores", "2"]
     return subprocess.run([*command, *(["-n"] if dry else [])], cwd=workdir, capture_output=True, text=True)
 
 
@@ -272,7 +272,7 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     ),
     "VGG-16 weights that are not a state dict": (
         vgg16_weights("vgg16.pth", lambda p: p.write_text("not weights\n" * 100)),
-        ["models.vgg16.path", "weights/vgg16.pth", "not a PyTorch state dict"],
+        ["models.vgg16.path", "weights/vgg16.pth", "not a PyTorch weights file"],
     ),
     "style layer that VGG-16 lacks": (
         lambda w: configure(w, **{"models.network": "vgg16", "stylize.style_layers": ["relu1_1", "relu5_4"]}),

@@ -1,16 +1,21 @@
-"""``photostyle run``: help, one-line refusals of bad arguments (exit 2), the run config it writes,
-the profile it reads, its error line and summary, the progress bar's logger plugin, the workflow files
+"""``photostyle run``: help and version, one-line refusals of bad arguments (exit 2), the run config it
+writes, the profile it reads, its error line and summary, the progress bar's logger plugin (fed records
+shaped as Snakemake 9's, in chain and propagate mode), ``--dry-run`` and ``--unlock``, the workflow files
 of a non-editable install; (slow) end-to-end runs of the console script, editable and installed."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -19,11 +24,12 @@ import numpy as np
 import pytest
 import yaml
 from conftest import call
+from snakemake_interface_logger_plugins.common import LogEvent
 
 from photostyle import cli, progress, runner
 from photostyle.images import write_rgb
 from photostyle.inputs import Run, read_runs
-from photostyle.paths import workflow_root
+from photostyle.paths import SNAKEFILE, workflow_root
 from photostyle.run_config import UsageError, run_config, write_run_files
 from photostyle.video import probe_video, run_ffmpeg, video_writer
 
@@ -47,8 +53,14 @@ def test_help_lists_every_option(capsys):
     assert code == 0 and "run" in out
     code, out, _ = call(["run", "--help"], capsys)
     assert code == 0
-    for option in ["VIDEO", "--style IMAGE", "--style-mask PNG", "--out FILE", "--cores N", "--profile DIR", "--set"]:
+    options = ["VIDEO", "--style IMAGE", "--style-mask PNG", "--out FILE", "--cores N", "--profile DIR", "--set"]
+    for option in [*options, "--dry-run", "--unlock"]:
         assert option in out
+
+
+def test_version_is_the_installed_distributions(capsys):
+    code, out, err = call(["--version"], capsys)
+    assert (code, out, err) == (0, f"photostyle {importlib.metadata.version('photostyle')}\n", "")
 
 
 @pytest.mark.parametrize(
@@ -85,6 +97,59 @@ def test_bad_arguments_are_one_line_and_exit_2(inputs, capsys, tmp_path, argumen
     assert not (tmp_path / cli.WORK_FOLDER).exists()  # refused before anything is written
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--style", "."], "--style . is a folder, not an image"),
+        (["--style", "style.png", "--out", "/proc/x.mp4"], "--out /proc/x.mp4: cannot write in the folder /proc"),
+        (
+            ["--style", "style.png", "--out", "clip.mp4/styled.mp4"],
+            "--out clip.mp4/styled.mp4: {tmp}/clip.mp4 is a file, not a folder",
+        ),
+        (
+            ["--style", "style.png", "--set", "models.vgg19.path=style.png"],
+            "models.vgg19.path: {tmp}/style.png is not a PyTorch weights file (a PNG image)",
+        ),
+    ],
+)
+def test_unusable_paths_are_one_line_naming_what_they_are(inputs, capsys, tmp_path, arguments, message):
+    code, out, err = call(["run", "clip.mp4", *arguments], capsys)
+    assert (code, out, err) == (2, "", f"photostyle run: error: {message.format(tmp=tmp_path.resolve())}\n")
+    assert not (tmp_path / cli.WORK_FOLDER).exists()
+
+
+def test_an_output_folder_still_to_make_is_checked_where_it_would_be_made(tmp_path):
+    cli.check_writable(tmp_path / "new" / "deeper", "--out new/deeper/x.mp4")
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"", "the file is empty"),
+        (b"not weights\n" * 10, "neither the zip archive that torch.save writes nor a pickle"),
+        (b"\xff\xd8\xff\xe0" + bytes(100), "a JPEG image"),
+        (None, "it holds Python objects besides tensors"),  # a whole module, pickled
+    ],
+)
+def test_a_file_that_is_not_pytorch_weights_says_what_it_is(tmp_path, content, why):
+    import torch
+
+    from photostyle.errors import InputError
+    from photostyle.weights import load_state_dict
+
+    path = tmp_path / "vgg.pth"
+    if content is None:
+        torch.save(torch.nn.Linear(2, 2), path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(InputError) as error:
+        load_state_dict("models.vgg19", "", str(path))
+    message = str(error.value)
+    assert message.startswith(f"models.vgg19.path: {path} is not a PyTorch weights file ({why}")
+    assert "\n" not in message
+
+
 def test_a_profile_with_an_unknown_key_is_one_line(inputs, capsys, tmp_path):
     (tmp_path / "profile").mkdir()
     (tmp_path / "profile" / "config.yaml").write_text("cores: 1\nno-such-option: 3\n")
@@ -96,7 +161,7 @@ def test_a_profile_with_an_unknown_key_is_one_line(inputs, capsys, tmp_path):
 def test_profiles_are_read_as_snakemake_reads_them(tmp_path):
     _, default = runner.snakemake_args(tmp_path)
     assert default.rerun_incomplete and default.show_failed_logs and default.directory == tmp_path
-    assert Path(default.snakefile) == workflow_root() / "Snakefile" and default.logger == []
+    assert Path(default.snakefile) == workflow_root() / SNAKEFILE and default.logger == []
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "config.yaml").write_text("keep-going: true\nretries: 2\n")
     _, mine = runner.snakemake_args(tmp_path, None, str(tmp_path / "mine"))
@@ -110,7 +175,7 @@ def test_profiles_are_read_as_snakemake_reads_them(tmp_path):
 
 
 def test_the_documented_cluster_command_keeps_the_slurm_profile_whole(monkeypatch):
-    """Snakemake applies the workflow's profiles/default after any --profile, so its keys would win;
+    """Snakemake applies the workflow's workflow/profiles/default after any --profile, so its keys would win;
     the documented command turns it off (README, profiles/README.md)."""
     from snakemake.cli import parse_args
 
@@ -123,7 +188,7 @@ def test_the_documented_cluster_command_keeps_the_slurm_profile_whole(monkeypatc
     assert "gpu" not in slurm.resources and slurm.default_resources["runtime"].value == 10
     _, both = parse_args(["--profile", "profiles/slurm"])  # what the workflow profile does to it
     assert (both.keep_going, list(both.resources)) == (False, ["gpu"])
-    _, local = parse_args([])  # a workstation: profiles/default, one GPU job at a time
+    _, local = parse_args([])  # a workstation: workflow/profiles/default, one GPU job at a time
     assert local.rerun_incomplete and local.resources["gpu"].value == 1
 
 
@@ -196,38 +261,205 @@ def log_record(message: str = "", **fields) -> logging.LogRecord:
     return logging.makeLogRecord({"msg": message, "levelno": logging.INFO, **fields})
 
 
-def test_the_logger_plugin_moves_the_bar_over_the_stylised_frames(tmp_path):
-    """Options through Snakemake's own parser and plugin registry, then Snakemake-like records."""
-    from snakemake.common import NOTHING_TO_BE_DONE_MSG
-    from snakemake_interface_logger_plugins.common import LogEvent
+def snakemake_log(jobs: list[str], added: frozenset[str] = frozenset()) -> Iterator[logging.LogRecord]:
+    """The records Snakemake 9.27 logs while it runs ``jobs`` (their rules, in the order they run): its job
+    stats (RUN_INFO) before the first job, without the jobs of the rules in ``added``, which the checkpoint
+    (rule keyframes) adds when it has run; then for each job JOB_STARTED, JOB_INFO, JOB_FINISHED and
+    PROGRESS. After the checkpoint Snakemake logs "Updating checkpoint dependencies." and no new stats;
+    PROGRESS's total grows (snakemake.dag.DAG.update_checkpoint_dependencies, snakemake.scheduling)."""
+    planned = [rule for rule in jobs if rule not in added]
+    yield log_record("Job stats:…", event=LogEvent.RUN_INFO, stats={**Counter(planned), "total": len(planned)})
+    total = len(planned)
+    for jobid, rule in enumerate(jobs):
+        yield log_record(event=LogEvent.JOB_STARTED, jobs=[jobid])
+        yield log_record(f" Rule: {rule}, Jobid: {jobid}", event=LogEvent.JOB_INFO, jobid=jobid, rule_name=rule)
+        yield log_record(f"Finished jobid: {jobid} (Rule: {rule})", event=LogEvent.JOB_FINISHED, job_id=jobid)
+        yield log_record(event=LogEvent.PROGRESS, done=jobid + 1, total=total)
+        if rule == "keyframes":
+            yield log_record("Updating checkpoint dependencies.")
+            total = len(jobs)
+
+
+N = 6  # frames
+SETUP = ["frames"] * N + ["segment_reference", "flow_forward", "flow_backward", "consistency", "segment_frame"]
+SETUP += ["frame_labels"] * N + ["cuts"]
+FINISH = ["encode", "side_by_side", "metrics", "metrics_report", "frame_picture", "all"]
+CHAIN = [*SETUP, "laplacian", *["stylize_frame"] * N, *FINISH]
+# after the checkpoint, two keyframes: their Laplacians, the flow between them, their stylisation, a block each
+KEYFRAMES = ["laplacian", "laplacian", "keyframe_pair", "stylize_frame", "stylize_frame", "propagate_block"]
+PROPAGATE = [*SETUP, "keyframes", *KEYFRAMES, "propagate_block", *["stylized_frame"] * N, *FINISH]
+AFTER_CHECKPOINT = frozenset({"laplacian", "keyframe_pair", "stylize_frame", "propagate_block"})
+
+
+@pytest.mark.parametrize(
+    ("mode", "jobs", "added", "first"),
+    [
+        ("chain", CHAIN, frozenset(), 0),
+        ("chain", ["stylize_frame", "stylize_frame", *FINISH], frozenset(), 4),  # a rerun: 4 frames were done
+        ("propagate", PROPAGATE, AFTER_CHECKPOINT, 0),  # keyframes stylised after the checkpoint: not frames
+        ("propagate", ["propagate_block", *["stylized_frame"] * 3, *FINISH], frozenset(), 3),  # a rerun
+        # were the frame jobs added by the checkpoint, they would not have been done before after all
+        ("propagate", PROPAGATE, AFTER_CHECKPOINT | {"stylized_frame"}, N),
+    ],
+    ids=["chain", "chain rerun", "propagate", "propagate rerun", "propagate, frames after the checkpoint"],
+)
+def test_the_bar_counts_the_final_frames_never_more_than_planned(tmp_path, mode, jobs, added, first):
+    with open(tmp_path / "terminal", "w") as terminal:
+        settings = progress.LogHandlerSettings(frames=N, rule=progress.FRAME_RULES[mode], fd=terminal.fileno())
+        handler = progress.LogHandler(None, settings)
+        counts = []
+        for record in snakemake_log(jobs, added):
+            handler.handle(record)
+            counts.append((handler.bar.n, handler.bar.total))
+            assert handler.bar.n <= handler.bar.total == N, record.getMessage()
+        handler.close()
+    assert counts[0] == (first, N)  # after the job stats: the frames an earlier run made are done
+    assert counts[-1] == (N, N)
+    assert f"{N}/{N}" in (tmp_path / "terminal").read_text()
+
+
+def test_the_bar_names_the_stage_of_the_jobs_running(tmp_path):
+    shown = {}  # rule: the bar's postfix and count while its job runs
+    with open(tmp_path / "terminal", "w") as terminal:
+        handler = progress.LogHandler(
+            None, progress.LogHandlerSettings(frames=N, rule="stylized_frame", fd=terminal.fileno())
+        )
+        assert handler.bar.postfix == "starting"
+        for record in snakemake_log(PROPAGATE, AFTER_CHECKPOINT):
+            handler.handle(record)
+            if getattr(record, "event", None) == LogEvent.JOB_INFO:
+                shown[record.rule_name] = handler.bar.postfix, handler.bar.n
+        stages = {
+            "frames": "frames",
+            "flow_forward": "optical flow",
+            "segment_frame": "segmentation",
+            "cuts": "shot cuts",
+            "keyframes": "keyframes",
+            "laplacian": "Matting Laplacian",
+            "stylize_frame": "stylisation",
+            "encode": "encoding",
+            "metrics_report": "report",
+        }
+        for rule, stage in stages.items():
+            assert shown[rule][0].split("; ")[0] == stage, rule
+        assert shown["laplacian"][1] == 0  # no frame stylised yet, but the stage is named
+        planned = len(PROPAGATE) - sum(rule in AFTER_CHECKPOINT for rule in PROPAGATE)
+        assert shown["keyframes"][0].endswith(f"/{planned} jobs")  # all jobs done of those planned
+        assert shown["laplacian"][0].endswith(f"/{len(PROPAGATE)} jobs")  # grown by the checkpoint
+        # two jobs at once: both stages, in the pipeline's order, until one finishes
+        handler.handle(log_record(event=LogEvent.JOB_INFO, jobid=100, rule_name="segment_frame"))
+        handler.handle(log_record(event=LogEvent.JOB_INFO, jobid=101, rule_name="flow_forward"))
+        assert handler.bar.postfix.startswith("optical flow, segmentation; ")
+        handler.handle(log_record(event=LogEvent.JOB_FINISHED, job_id=101))
+        assert handler.bar.postfix.startswith("segmentation; ")
+        handler.close()
+    assert "optical flow" in (tmp_path / "terminal").read_text()  # drawn on the file descriptor given
+
+
+def test_every_rule_of_the_workflow_has_a_stage():
+    root = workflow_root()
+    text = "\n".join(path.read_text() for path in [root / SNAKEFILE, *(root / "workflow" / "rules").glob("*.smk")])
+    rules = {a or b for a, b in re.findall(r"^(?:rule|checkpoint) (\w+)|^use rule \w+ as (\w+)", text, re.MULTILINE)}
+    assert rules - {progress.TARGET_RULE} == set(progress.STAGE_OF)
+    assert set(progress.FRAME_RULES.values()) <= rules
+
+
+def test_the_logger_plugin_takes_its_settings_through_snakemake(tmp_path):
+    """Options through Snakemake's own parser and plugin registry; the error that ends a run in one line."""
     from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
 
     with open(tmp_path / "terminal", "w") as terminal:
-        options = progress.options(6, terminal.fileno(), tmp_path / "error.txt")
+        options = progress.options(frames=6, rule="stylized_frame", fd=terminal.fileno(), error_file=tmp_path / "e.txt")
         _, args = runner.snakemake_args(tmp_path, 1, None, *options)
         assert args.logger == [progress.NAME]
         plugin = LoggerPluginRegistry().get_plugin(progress.NAME)
         handler = plugin.log_handler(None, plugin.get_settings(args))
-        assert handler.bar.total == 6 and handler.bar.n == 0
-        handler.handle(log_record("stats", event=LogEvent.RUN_INFO, stats={"stylize_frame": 4, "flow": 9, "total": 20}))
-        assert handler.bar.n == 2  # frames not rerun are done from the start
-        handler.handle(log_record(event=LogEvent.JOB_INFO, rule_name="stylize_frame", jobid=7))
-        handler.handle(log_record(event=LogEvent.JOB_INFO, rule_name="flow", jobid=8))
-        handler.handle(log_record(event=LogEvent.JOB_FINISHED, job_id=8))
-        assert handler.bar.n == 2
-        handler.handle(log_record(event=LogEvent.JOB_FINISHED, job_id=7))
-        assert handler.bar.n == 3
+        assert (handler.bar.total, handler.rule, handler.stats_file) == (6, "stylized_frame", None)
         message = "WorkflowError:\nAt least one job did not complete successfully."
         handler.handle(log_record(message, event=LogEvent.ERROR, exception="WorkflowError", levelno=logging.ERROR))
         handler.close()
-    assert "3/6" in (tmp_path / "terminal").read_text()  # drawn on the file descriptor given
-    assert (tmp_path / "error.txt").read_text() == "WorkflowError: At least one job did not complete successfully.\n"
+    assert "0/6" in (tmp_path / "terminal").read_text()
+    assert (tmp_path / "e.txt").read_text() == "WorkflowError: At least one job did not complete successfully.\n"
+
+
+def test_nothing_to_do_fills_the_bar_and_a_dry_run_keeps_the_job_stats(tmp_path):
+    from snakemake.common import NOTHING_TO_BE_DONE_MSG
 
     with open(tmp_path / "terminal", "w") as terminal:
-        nothing = plugin.log_handler(None, progress.LogHandlerSettings(frames=5, fd=terminal.fileno()))
+        nothing = progress.LogHandler(None, progress.LogHandlerSettings(frames=5, fd=terminal.fileno()))
         nothing.handle(log_record(NOTHING_TO_BE_DONE_MSG))
-        assert nothing.bar.n == 5 and nothing.error is None  # all frames were done already: the bar is full
+        assert (nothing.bar.n, nothing.bar.total, nothing.bar.postfix, nothing.error) == (5, 5, "up to date", None)
         nothing.close()
+    planner = progress.LogHandler(None, progress.LogHandlerSettings(frames=N, stats_file=tmp_path / "stats.json"))
+    for record in snakemake_log(CHAIN):
+        planner.handle(record)
+    planner.close()
+    assert planner.bar.disable  # no file descriptor: no bar
+    assert json.loads((tmp_path / "stats.json").read_text()) == {**Counter(CHAIN), "total": len(CHAIN)}
+
+
+def dry_run_project(folder: Path, photo: np.ndarray) -> list[str]:
+    """A 3-frame clip and a reference in ``folder``; the arguments of ``photostyle run`` for them (random
+    weights, small frames), the output to go to made/."""
+    write_clip(folder / "clip.mp4", 3)
+    write_rgb(folder / "style.png", photo)
+    settings = ["--set", "models.allow_random_weights=true", "--set", "input.size=48"]
+    return ["run", "clip.mp4", "--style", "style.png", "--out", "made/out.mp4", *settings]
+
+
+def test_a_dry_run_prints_the_jobs_per_stage_and_writes_nothing(tmp_path, photo, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    arguments = dry_run_project(tmp_path, photo)
+    code, out, err = call([*arguments, "--dry-run"], capsys)
+    assert (code, err) == (0, "")
+    work = tmp_path / "made" / cli.WORK_FOLDER
+    head, *stages, copied = out.splitlines()
+    total = re.fullmatch(
+        rf"photostyle run --dry-run: (\d+) jobs would run in {work}, 3 of the 3 frames stylised:", head
+    )
+    assert total, head
+    per_rule = [int(count) for line in stages for count in re.findall(r" (\d+)(?:,|$)", line)]
+    assert sum(per_rule) + 1 == int(total[1])  # and rule all
+    assert "  frames:            frames 3" in stages and len(stages) < 12
+    assert any(line.startswith("  stylisation:") and line.endswith("stylize_frame 3") for line in stages)
+    assert (
+        copied == f"  then the videos would be copied to {work.parent}/out.mp4 and {work.parent}/out_side_by_side.mp4"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4", "style.png"]  # no made/
+
+    code, out, _ = call([*arguments, "--set", "stylize.mode=propagate", "--dry-run"], capsys)
+    assert code == 0 and "3 of the 3 frames stylised" in out and "stylized_frame 3" in out
+    assert "keyframes 1" in out and "stylize_frame" not in out and "planned once rule keyframes has run" in out
+
+    (work / "config").mkdir(parents=True)  # an earlier run's work folder: its config stays as it is
+    (work / "config" / "config.yaml").write_text("input: {size: 32}\n")
+    code, out, _ = call([*arguments, "--dry-run"], capsys)
+    assert code == 0 and out.startswith(head)
+    assert (work / "config" / "config.yaml").read_text() == "input: {size: 32}\n"
+    assert not (work / "results").exists()
+
+
+def test_unlock_removes_the_lock_a_killed_run_left(tmp_path, photo, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    arguments = dry_run_project(tmp_path, photo)
+    work = tmp_path / "made" / cli.WORK_FOLDER
+    assert call([*arguments, "--unlock"], capsys) == (
+        0,
+        f"photostyle run: nothing to unlock: {work} does not exist\n",
+        "",
+    )
+    assert not (tmp_path / "made").exists()
+    locks = work / ".snakemake" / "locks"  # as a run killed with kill -9 leaves them (snakemake.persistence)
+    locks.mkdir(parents=True)
+    (locks / "0.output.lock").write_text("results/clip/clip.mp4\n")
+    code, _, err = call(arguments, capsys)  # refused before any job
+    assert code == 1 and err.splitlines()[0] == (
+        f"photostyle run: error: {work} is locked: another photostyle run uses it, or one was killed; "
+        "if none runs, rerun with --unlock"
+    )
+    code, out, _ = call([*arguments, "--unlock"], capsys)
+    assert (code, out) == (0, f"photostyle run: unlocked {work}; run the same command without --unlock to resume\n")
+    assert not locks.exists()
 
 
 def test_summary_shows_outputs_and_the_numeric_metrics(tmp_path):
@@ -271,9 +503,9 @@ def pip_install(tmp: Path, *where: str) -> Path:
     the build's files stay out of the checkout; the copy's folder."""
     source = tmp / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "Snakefile"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, source / name)
-    for name in ("src", "workflow", "config", "profiles", "envs"):
+    for name in ("src", "workflow", "config", "profiles"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     # --ignore-installed: without it, pip install --prefix uninstalls .venv's editable photostyle first
     command = [

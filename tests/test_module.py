@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import demo_config
+from conftest import SNAKEFILE, demo_config, demo_project
 
 from photostyle.images import read_rgb
 
@@ -18,14 +17,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_workflow_runs_as_a_module_of_another_workflow(tmp_path):
-    (tmp_path / "config").mkdir()
     config = demo_config()
     config |= {"input": {"size": 48, "last_frame": 3}, "stylize": {"iterations": 2}}
-    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    (tmp_path / "config" / "runs.tsv").write_text((REPO / "config" / "runs.tsv").read_text())
+    demo_project(tmp_path, config)
     (tmp_path / "Snakefile").write_text(
         'configfile: "config/config.yaml"\n\n\n'
-        f'module photostyle:\n    snakefile:\n        "{REPO / "Snakefile"}"\n    config:\n        config\n\n\n'
+        f'module photostyle:\n    snakefile:\n        "{SNAKEFILE}"\n    config:\n        config\n\n\n'
         "use rule * from photostyle as photostyle_*\n\n\n"
         "rule first_frame:  # a rule of the outer workflow using a product of the module\n"
         '    input:\n        "results/demo/stylized/frame_00001.png",\n'

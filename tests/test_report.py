@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -16,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import demo_config
+from conftest import SNAKEFILE, demo_config, demo_project
 
 from photostyle import charts
 from photostyle.clip_metrics import SCORED_FRAMES, FrameData, clip_metrics, evenly_spaced, scored_positions, structure
@@ -374,12 +372,10 @@ def finite_numbers(value) -> list[float]:
 
 @pytest.mark.slow
 def test_report_of_a_tiny_demo(tmp_path):
-    (tmp_path / "config").mkdir()
-    shutil.copy(REPO / "config" / "runs.tsv", tmp_path / "config" / "runs.tsv")
     config = demo_config()
     config |= {"input": {"size": 48, "last_frame": 4}, "stylize": {"iterations": 2}, "report": {"frames": 3}}
-    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+    demo_project(tmp_path, config)
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--cores", "2"]
     command += ["--configfile", "config/config.yaml"]
     for extra in ([], ["--report", "report.zip"]):
         result = subprocess.run([*command, *extra], cwd=tmp_path, capture_output=True, text=True)

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import demo_config
+from conftest import SNAKEFILE, demo_project
 
 from photostyle.images import read_rgb
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE)]
 N_FRAMES = 3
 SMALL = {"input": {"size": 48, "last_frame": N_FRAMES}, "stylize": {"iterations": 3}}
 # The test node has 2 CPUs: grouped jobs must fit in it; status checks every 2 s instead of the
@@ -56,8 +56,7 @@ def cluster(tmp_path_factory) -> dict[str, str]:
 def workdir(root: Path) -> Path:
     """A folder with the default config (on random weights) and a small-demo override, as a user's project folder."""
     root.mkdir()
-    shutil.copytree(REPO / "config", root / "config")
-    (root / "config" / "config.yaml").write_text(yaml.safe_dump(demo_config()))
+    demo_project(root)
     (root / "small.yaml").write_text(yaml.safe_dump(SMALL))
     return root
 

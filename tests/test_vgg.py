@@ -317,7 +317,7 @@ WHY = {
     "h5 kernel of the wrong shape": "expected (256, 256, 3, 3)",
     "h5 kernel that is not 4-d": "block2/layers/conv2d/vars/0 is (3, 3, 64)",
     "h5 of random bytes": "not a readable weights file",
-    "pth of random bytes": "not a PyTorch state dict",
+    "pth of random bytes": "not a PyTorch weights file",
     "VGG-19 state dict": "not a vgg16 features state dict",
 }
 

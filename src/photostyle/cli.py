@@ -4,31 +4,40 @@
 For video makers who do not want to write a sample sheet and a config: the command writes both
 into a work folder beside the output (``photostyle_run/config/``, ``photostyle.run_config``), runs the
 Snakefile there as ``snakemake`` would, through Snakemake's command-line API (``photostyle.runner``; with
-the workflow's ``profiles/default`` or the ``--profile`` given), shows a progress bar over the stylised
-frames instead of Snakemake's log (``photostyle.progress``), and copies the two videos to ``--out``. Bad
-arguments are one line on stderr and exit code 2; a failed run prints the workflow's own error in one
-line and the path of the full log, and exits with 1. The workflow's files come from a source checkout
-or from the installed package (``photostyle.paths``), so a plain ``pip install .`` runs it too.
+the workflow's ``workflow/profiles/default`` or the ``--profile`` given), shows a progress bar over the stylised
+frames instead of Snakemake's log (``photostyle.progress``), and copies the two videos to ``--out``.
+``--dry-run`` prints the jobs Snakemake would run, per stage and rule, and writes none of the run's files
+(only Snakemake's bookkeeping, in an existing work folder's .snakemake/); ``--unlock``
+removes the lock a killed run left on the work folder (never done on its own: a live run's lock looks
+the same). Bad arguments are one line on stderr and exit code 2, checked before anything is written (the
+output's folder must be writable); a failed run prints the workflow's own error in one line and the path
+of the full log, and exits with 1. The workflow's files come from a source checkout or from the installed
+package (``photostyle.paths``), so a plain ``pip install .`` runs it too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import importlib.metadata
 import json
 import re
 import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from photostyle import progress
 from photostyle.atomic import atomic_path
 from photostyle.errors import InputError
 from photostyle.inputs import Run, check_models, plan_run
 from photostyle.paths import workflow_root
 from photostyle.run_config import UsageError, run_config, write_run_files
-from photostyle.runner import run_workflow, snakemake_args
+from photostyle.runner import WorkflowFailed, plan_workflow, run_workflow, snakemake_args, unlock_workflow
 from photostyle.video import probe_video
 
 WORK_FOLDER = "photostyle_run"
@@ -48,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="photostyle",
         description="Photorealistic, flicker-free style transfer of a reference photo onto a video.",
     )
+    parser.add_argument("--version", action="version", version=f"photostyle {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "run",
@@ -82,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--profile",
         metavar="DIR",
-        help="a Snakemake profile (folder with config.yaml) to use instead of the workflow's profiles/default, "
+        help="a Snakemake profile (folder with config.yaml) to use instead of workflow/profiles/default, "
         "e.g. for a cluster",
     )
     run.add_argument(
@@ -94,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="change a configuration key (dotted, value in YAML), e.g. --set input.size=256 "
         "--set temporal.offsets=[1,2] --set models.vgg19.path=/models/vgg19-dcbb9e9d.pth; repeatable. "
         "The defaults are those of config/README.md, with models.allow_random_weights false",
+    )
+    instead = run.add_mutually_exclusive_group()
+    instead.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan the run without running it (Snakemake's dry run): print how many jobs of each stage would run, "
+        "given what the work folder holds from earlier runs; writes none of the run's files",
+    )
+    instead.add_argument(
+        "--unlock",
+        action="store_true",
+        help=f"remove the lock on {WORK_FOLDER}/ that a run killed without cleaning up (kill -9, a power cut) "
+        "left, then stop; a run refuses to start while it is there. Only when no other photostyle run uses that "
+        "folder: a live run's lock looks the same, which is why it is never removed on its own",
     )
     metrics = commands.add_parser(
         "metrics",
@@ -140,6 +164,14 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml's), as pip recorded it."""
+    try:
+        return importlib.metadata.version("photostyle")
+    except importlib.metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``photostyle`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -148,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"photostyle {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except WorkflowFailed as exc:
+        print(f"photostyle {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         resume = "; run the same command again to resume" if args.command == "run" else ""
         print(f"photostyle {args.command}: interrupted{resume}", file=sys.stderr)
@@ -183,7 +218,8 @@ def score(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the arguments, write the run's config, run the workflow, copy the videos, summarise."""
+    """Check the arguments, write the run's config, run the workflow, copy the videos, summarise; or only
+    plan the run (``--dry-run``), or unlock the work folder (``--unlock``)."""
     try:
         workflow_root()
     except FileNotFoundError as exc:
@@ -196,11 +232,20 @@ def run(args: argparse.Namespace) -> int:
     snakemake_args(workdir, args.cores, args.profile)  # a bad profile is refused before anything is written
     entry = Run(run_name(video), str(video), str(style), str(mask) if mask else None)
     n_frames = count_frames(entry, config)
+    frame_rule = progress.FRAME_RULES[config["stylize"]["mode"]]
+    if args.dry_run:
+        with config_file(entry, config) as configfile:
+            stats = plan_workflow(workdir, args.cores, args.profile, configfile)
+        print(plan_summary(stats, workdir, n_frames, frame_rule, out))
+        return 0
+    if args.unlock:
+        return unlock(workdir, entry, config, args.profile)
     write_run_files(workdir, entry, config)
     results, log, start = workdir / "results" / entry.run, workdir / "photostyle.log", time.time()
-    error = run_workflow(workdir, args.cores, args.profile, n_frames, log)
-    if error is not None:
-        print(f"photostyle run: error: {error}", file=sys.stderr)
+    try:
+        run_workflow(workdir, args.cores, args.profile, n_frames, frame_rule, log)
+    except WorkflowFailed as exc:
+        print(f"photostyle run: error: {failure_line(str(exc), workdir)}", file=sys.stderr)
         print(f"photostyle run: the full log is {log}", file=sys.stderr)
         return 1
     videos = [out, out.with_name(f"{out.stem}_side_by_side.mp4")]
@@ -208,6 +253,58 @@ def run(args: argparse.Namespace) -> int:
     copy(results / f"{entry.run}_side_by_side.mp4", videos[1])
     print(summary(videos, workdir, time.time() - start, n_frames, results / "metrics.json"))
     return 0
+
+
+def failure_line(error: str, workdir: Path) -> str:
+    """A failed run's error line; Snakemake's refusal of a locked work folder says what to do."""
+    if error.startswith("LockException"):
+        return (
+            f"{workdir} is locked: another photostyle run uses it, or one was killed; if none runs, rerun with --unlock"
+        )
+    return error
+
+
+@contextlib.contextmanager
+def config_file(entry: Run, config: dict) -> Iterator[Path]:
+    """The run's config and sample sheet in a temporary folder (for a dry run or an unlock, which leave
+    the work folder's as they are); yields the config file."""
+    with tempfile.TemporaryDirectory(prefix="photostyle-") as tmp:
+        write_run_files(Path(tmp), entry, config)
+        yield Path(tmp) / "config" / "config.yaml"
+
+
+def unlock(workdir: Path, entry: Run, config: dict, profile: str | None) -> int:
+    """``--unlock``: Snakemake's unlock of the work folder, if there is one."""
+    if not workdir.is_dir():
+        print(f"photostyle run: nothing to unlock: {workdir} does not exist")
+        return 0
+    with config_file(entry, config) as configfile:
+        unlock_workflow(workdir, profile, configfile)
+    print(f"photostyle run: unlocked {workdir}; run the same command without --unlock to resume")
+    return 0
+
+
+def plan_summary(stats: dict[str, int], workdir: Path, n_frames: int, frame_rule: str, out: Path) -> str:
+    """What a dry run found (``stats``: jobs per rule): the jobs per stage and rule, the frames to stylise
+    (``frame_rule``'s jobs), where the videos would go."""
+    side_by_side = out.with_name(f"{out.stem}_side_by_side.mp4")
+    if not stats:
+        return f"photostyle run --dry-run: nothing to do in {workdir}; the videos would be copied to {out}"
+    lines = [
+        f"photostyle run --dry-run: {stats['total']} jobs would run in {workdir}, "
+        f"{stats.get(frame_rule, 0)} of the {n_frames} frames stylised:"
+    ]
+    stages: dict[str, list[str]] = {}
+    for name, count in stats.items():
+        if name not in ("total", progress.TARGET_RULE):
+            stages.setdefault(progress.stage_of(name), []).append(f"{name} {count}")
+    lines += [f"  {stage + ':':<19}{', '.join(stages[stage])}" for stage in progress.in_pipeline_order(set(stages))]
+    if "keyframes" in stats:  # the checkpoint that chooses the keyframes (stylize.mode: propagate)
+        lines.append(
+            "  + the keyframes' jobs (Laplacian, stylisation, propagation), planned once rule keyframes has run"
+        )
+    lines.append(f"  then the videos would be copied to {out} and {side_by_side}")
+    return "\n".join(lines)
 
 
 def count_frames(entry: Run, config: dict) -> int:
@@ -225,18 +322,42 @@ def check_files(args: argparse.Namespace) -> tuple[Path, Path, Path | None, Path
     video = args.video.expanduser().resolve()
     if not video.exists():
         raise UsageError(f"video {args.video} does not exist")
-    style = args.style.expanduser().resolve()
-    if not style.is_file():
-        raise UsageError(f"--style {args.style}: the reference image does not exist")
-    mask = args.style_mask.expanduser().resolve() if args.style_mask else None
-    if mask and not mask.is_file():
-        raise UsageError(f"--style-mask {args.style_mask}: the mask does not exist")
+    style = image_file("--style", args.style, "reference image")
+    mask = image_file("--style-mask", args.style_mask, "mask") if args.style_mask else None
     out = (args.out or Path(f"{run_name(video)}_styled.mp4")).expanduser().resolve()
     if out.suffix.lower() != ".mp4":
         raise UsageError(f"--out {args.out}: the output is an H.264 .mp4 file; give a name ending in .mp4")
     if out == video:
         raise UsageError(f"--out {args.out} is the input video")
+    if out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder; give the video's file name")
+    check_writable(out.parent, f"--out {args.out}" if args.out else f"output {out}")
     return video, style, mask, out
+
+
+def image_file(option: str, path: Path, what: str) -> Path:
+    """The absolute path of an image argument, which must be a file."""
+    resolved = path.expanduser().resolve()
+    if resolved.is_dir():
+        raise UsageError(f"{option} {path} is a folder, not an image")
+    if not resolved.is_file():
+        raise UsageError(f"{option} {path}: the {what} does not exist")
+    return resolved
+
+
+def check_writable(folder: Path, option: str) -> None:
+    """The output's folder (where the work folder goes too) exists or can be made, and files can be written
+    there: tried with a file in it or, while it does not exist, in the nearest folder above that does
+    (as root, os.access says yes even for /proc)."""
+    existing = next(parent for parent in [folder, *folder.parents] if parent.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{option}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:  # ENOENT: a pseudo-filesystem such as /proc
+        reason = "" if exc.errno == errno.ENOENT else f" ({exc.strerror})"
+        raise UsageError(f"{option}: cannot write in the folder {existing}{reason}") from None
 
 
 def run_name(video: Path) -> str:

@@ -1,6 +1,6 @@
 """The workflow's configuration outside Snakemake: the schema's defaults, and dotted-key changes.
 
-``config/schema/config.schema.yaml`` is the one home of every default. The Snakefile validates
+``workflow/schemas/config.schema.yaml`` is the one home of every default. The Snakefile validates
 ``config/config.yaml`` against it (filling what a config leaves out); ``photostyle run``, the
 benchmarks and the tests that stylise outside the workflow start from ``defaults()`` here, so that
 they run with exactly the settings of a run.
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import yaml
 
-from photostyle.paths import workflow_root
+from photostyle.paths import SCHEMAS, workflow_root
 
 
 def schema_file() -> Path:
     """The configuration schema (with every default)."""
-    return workflow_root() / "config" / "schema" / "config.schema.yaml"
+    return workflow_root() / SCHEMAS / "config.schema.yaml"
 
 
 @functools.cache

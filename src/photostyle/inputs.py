@@ -8,15 +8,18 @@ config key, not hours later in some job.
 from __future__ import annotations
 
 import csv
-import re
+import functools
+import importlib.util
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from photostyle.errors import InputError
 from photostyle.images import read_rgb
+from photostyle.paths import SCHEMAS, workflow_root
 from photostyle.segmentation import LEGEND, group_legend, snap_mask
 from photostyle.vgg_layout import check_weights
 from photostyle.video import (
@@ -28,8 +31,10 @@ from photostyle.video import (
     select_frames,
 )
 
-RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-COLUMNS = ("run", "video", "style", "style_mask", "masks")
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+COLUMNS = ("run", "video", "style", "style_mask", "masks")  # the fields of Run, as the sheet's schema names them
 
 
 @dataclass(frozen=True)
@@ -65,41 +70,59 @@ class Plan:
 
 
 def read_runs(path: str | Path) -> list[Run]:
-    """Rows of the sample sheet (TSV with a header); names are checked to be safe folder names."""
+    """Rows of the sample sheet (TSV with a header), each validated against the sheet's schema
+    (``workflow/schemas/runs.schema.yaml``: safe run names, the required columns filled, no unknown
+    column); errors name the file and the line."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"runs: sample sheet {path} does not exist")
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
-        header = set(reader.fieldnames or ())
+        header = reader.fieldnames or []
         rows = list(reader)
-    missing = {"run", "video", "style"} - header
-    unknown = header - set(COLUMNS)
+    schema = runs_schema()
+    missing, unknown = set(schema["required"]) - set(header), set(header) - set(schema["properties"])
     if missing or unknown:
         raise InputError(
-            f"runs: sample sheet {path} needs columns run, video, style (optional: style_mask, masks); "
+            f"runs: sample sheet {path} needs columns {', '.join(schema['required'])} (optional: "
+            f"{', '.join(sorted(set(schema['properties']) - set(schema['required'])))}); "
             f"missing {sorted(missing)}, unknown {sorted(unknown)}"
         )
     if not rows:
-        raise InputError(f"runs: sample sheet {path} has no rows")
+        raise InputError(
+            f"runs: sample sheet {path} lists no video: add a row per video (run, video, style; config/README.md)"
+        )
+    validator = Draft202012Validator(schema)
     runs = []
     for number, row in enumerate(rows, start=2):
         values = {key: (value or "").strip() or None for key, value in row.items() if key}
-        name = values.get("run") or ""
-        if not RUN_NAME.fullmatch(name):
-            raise InputError(
-                f"runs: {path} line {number}: run name {name!r} must be letters, digits, '_', '-' or '.', "
-                "starting with a letter or digit (it becomes a folder under results/)"
-            )
-        for key in ("video", "style"):
-            if not values.get(key):
-                raise InputError(f"runs: {path} line {number} (run {name}): column {key} is empty")
+        record = {key: value for key, value in values.items() if value is not None or key not in schema["required"]}
+        error = best_match(validator.iter_errors(record))
+        if error is not None:
+            raise InputError(f"runs: {path} line {number} (run {values.get('run')!r}): {row_problem(error)}")
         runs.append(Run(**{key: values.get(key) for key in COLUMNS}))
     names = [r.run for r in runs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(f"runs: {path} names these runs more than once: {duplicates}")
     return runs
+
+
+def row_problem(error: ValidationError) -> str:
+    """What a schema error says about a row, in the sheet's words."""
+    if error.validator == "required":
+        return f"column {error.message.split(chr(39))[1]} is empty"
+    column = error.absolute_path[0]
+    return f"column {column} {error.instance!r} is not {error.schema['description']}"
+
+
+@functools.cache
+def runs_schema() -> dict:
+    """The sample sheet's schema (one row), parsed once per process."""
+    return yaml.safe_load((workflow_root() / SCHEMAS / "runs.schema.yaml").read_text())
 
 
 def plan_run(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:
@@ -147,9 +170,15 @@ def _plan(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:
 
 
 def check_network_settings(settings: dict) -> None:
-    """Start-up check of ``segmentation`` for method network: groups, default group, model folder."""
+    """Start-up check of ``segmentation`` for method network: the extra it needs, groups, default group,
+    model folder."""
     from photostyle.scene_parsing import check_model_source
 
+    if importlib.util.find_spec("transformers") is None:
+        raise InputError(
+            "segmentation.method: network needs the transformers package, which a plain install leaves out: "
+            "pip install 'photostyle[network]' (in a checkout: pip install -e '.[network]')"
+        )
     group_legend(settings)
     check_model_source(settings)
 

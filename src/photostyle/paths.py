@@ -1,4 +1,5 @@
-"""Where the workflow's files are: the Snakefile, ``workflow/``, ``config/schema/``, ``profiles/`` and ``envs/``.
+"""Where the workflow's files are: ``workflow/`` (the Snakefile, rules, scripts,
+schemas, conda environment) and ``profiles/``.
 
 ``workflow_root()`` is their one owner; everything else (``photostyle run``, the config schema of
 ``photostyle.config``, the tests) asks it. In a source checkout, and so with the editable install of
@@ -17,15 +18,18 @@ import sys
 from pathlib import Path
 
 SHARE = Path("share", "photostyle")  # where pip installs the data files, relative to the installation's prefix
+SNAKEFILE = Path("workflow", "Snakefile")  # relative to the root, where the workflow catalog and snakedeploy look
+SCHEMAS = Path("workflow", "schemas")  # the config's and the sample sheet's JSON schemas
 
 
 @functools.cache
 def workflow_root() -> Path:
-    """The folder that holds the Snakefile and the workflow's other files; FileNotFoundError if there is none."""
+    """The folder that holds ``workflow/Snakefile`` and the workflow's other files; FileNotFoundError if there is
+    none."""
     checkout = source_checkout()
     candidates = ([checkout] if checkout else []) + installed_roots()
     for root in candidates:
-        if (root / "Snakefile").is_file():
+        if (root / SNAKEFILE).is_file():
             return root
     places = ", ".join(str(path) for path in dict.fromkeys(candidates))
     raise FileNotFoundError(
@@ -48,9 +52,9 @@ def installed_roots() -> list[Path]:
     except importlib.metadata.PackageNotFoundError:
         files = []
     recorded = [
-        Path(file.locate()).parent.resolve()
+        Path(file.locate()).parents[len(SNAKEFILE.parts) - 1].resolve()
         for file in files
-        if file.name == "Snakefile" and tuple(Path(file).parent.parts[-2:]) == SHARE.parts
+        if Path(file).parts[-4:] == SHARE.parts + SNAKEFILE.parts
     ]
     beside_packages = Path(__file__).resolve().parents[1] / SHARE  # pip install --target DIR: DIR/share/photostyle
     return [*recorded, beside_packages, Path(sys.prefix) / SHARE]

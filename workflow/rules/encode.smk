@@ -18,7 +18,7 @@ rule encode:
     benchmark:
         f"{BENCH}/encode.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     threads: 2
     resources:
         mem_mb=grows(lambda w: delivery_mem_mb(delivered_size(w.run))),

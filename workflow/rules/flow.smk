@@ -8,7 +8,7 @@ rule flow_forward:
     benchmark:
         f"{BENCH}/flow_forward/block{{b}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(FLOW_MEM_MB),
         runtime=grows(10 + FRAMES_PER_JOB),
@@ -43,7 +43,7 @@ rule consistency:
     benchmark:
         f"{BENCH}/consistency/block{{b}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(1000),
         runtime=grows(5 + FRAMES_PER_JOB // 5),

@@ -8,7 +8,7 @@ rule frames:
     benchmark:
         f"{BENCH}/frames/frame_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(1000),
         runtime=grows(5),

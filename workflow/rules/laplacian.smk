@@ -8,7 +8,7 @@ rule laplacian:
     benchmark:
         f"{BENCH}/laplacian/block{{b}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(lambda w: 500 + working_pixels(w.run) * 4 // 1000),
         runtime=grows(5 + FRAMES_PER_JOB // 5),

@@ -21,7 +21,7 @@ checkpoint keyframes:
     benchmark:
         f"{BENCH}/keyframes.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(1500),
         runtime=grows(lambda w: 5 + PLANS[w.run].n_frames // 20),
@@ -42,7 +42,7 @@ rule keyframe_pair:
     benchmark:
         f"{BENCH}/keyframe_pair/frame_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(FLOW_MEM_MB),
         runtime=grows(10),
@@ -65,7 +65,7 @@ rule propagate_block:
     benchmark:
         f"{BENCH}/propagate_block/block_{{k}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(lambda w: max(FLOW_MEM_MB, 1000 + working_pixels(w.run) * 3 // 1000)),
         runtime=grows(lambda w: 5 + STYLIZE["keyframe_every"]),
@@ -93,7 +93,7 @@ rule stylized_frame:
     benchmark:
         f"{BENCH}/stylized_frame/frame_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=100,
         runtime=1,

@@ -19,7 +19,7 @@ rule metrics:
     benchmark:
         f"{BENCH}/metrics.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(lambda w: 1000 + working_pixels(w.run) * 2 // 1000),
         runtime=grows(lambda w: 5 + PLANS[w.run].n_frames // 20),
@@ -54,7 +54,7 @@ rule metrics_report:
     benchmark:
         f"{BENCH}/report/metrics.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -77,7 +77,7 @@ rule loss_curves:
     benchmark:
         f"{BENCH}/report/losses.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -101,7 +101,7 @@ rule frame_picture:
     benchmark:
         f"{BENCH}/report/frame_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -127,7 +127,7 @@ rule reference_picture:
     benchmark:
         f"{BENCH}/report/reference.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -155,7 +155,7 @@ rule segmentation_picture:
     benchmark:
         f"{BENCH}/report/segmentation_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -181,7 +181,7 @@ rule flow_picture:
     benchmark:
         f"{BENCH}/report/flow_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -206,7 +206,7 @@ rule resolution_picture:
     benchmark:
         f"{BENCH}/report/resolution_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=lambda w: delivery_mem_mb(delivered_size(w.run)),
         runtime=5,

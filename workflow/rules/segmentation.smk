@@ -10,7 +10,7 @@ rule segment_reference:
     benchmark:
         f"{BENCH}/segment_reference.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(SEGMENTATION_MEM_MB),
         runtime=grows(10),
@@ -32,7 +32,7 @@ rule segment_frame:
     benchmark:
         f"{BENCH}/segment_frame/block{{b}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(SEGMENTATION_MEM_MB),
         runtime=grows(5 + FRAMES_PER_JOB),
@@ -56,7 +56,7 @@ rule frame_labels:
     benchmark:
         f"{BENCH}/frame_labels/frame_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=grows(1000),
         runtime=grows(5),

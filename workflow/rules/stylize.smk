@@ -10,7 +10,7 @@ rule stylize_frame:
     benchmark:
         f"{BENCH}/stylize_frame/frame_{{i}}.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     threads: STYLIZE["threads"]
     resources:
         mem_mb=grows(lambda w: 2000 + working_pixels(w.run) * 8 // 1000),
@@ -56,7 +56,7 @@ rule cuts:
     benchmark:
         f"{BENCH}/cuts.tsv"
     conda:
-        "../../envs/photostyle.yaml"
+        "../envs/photostyle.yaml"
     resources:
         mem_mb=500,
         runtime=grows(lambda w: 5 + PLANS[w.run].n_frames // 500),
