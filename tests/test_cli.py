@@ -158,6 +158,18 @@ def test_a_profile_with_an_unknown_key_is_one_line(inputs, capsys, tmp_path):
         runner.snakemake_args(tmp_path / "work", args.cores, "profile")
 
 
+def test_a_profile_whose_executor_is_not_installed_names_the_plugin_and_the_extra(tmp_path):
+    """As profiles/slurm does without the [slurm] extra: Snakemake's argparse lists only installed executors."""
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile" / "config.yaml").write_text("executor: nosuch\n")
+    with pytest.raises(UsageError) as refused:
+        runner.snakemake_args(tmp_path / "work", None, str(tmp_path / "profile"))
+    assert "executor nosuch: its plugin is not installed (pip install snakemake-executor-plugin-nosuch" in str(
+        refused.value
+    )
+    assert "pip install 'photostyle[slurm]'" in str(refused.value) and "\n" not in str(refused.value)
+
+
 def test_profiles_are_read_as_snakemake_reads_them(tmp_path):
     _, default = runner.snakemake_args(tmp_path)
     assert default.rerun_incomplete and default.show_failed_logs and default.directory == tmp_path

@@ -37,6 +37,7 @@ from photostyle.paths import SNAKEFILE, workflow_root
 from photostyle.run_config import UsageError
 
 ERROR_FILE = "last_error.txt"  # in the work folder: the error that ended the last failed run (progress plugin)
+MISSING_EXECUTOR = re.compile(r"argument --executor/-e: invalid choice: '([\w.-]+)'")  # argparse's words
 JOB_ERROR = re.compile(r"^\S+ \S+ ERROR photostyle: (\w+): (.*)$")  # photostyle.logs' line for an uncaught error
 
 
@@ -76,7 +77,14 @@ def parse(argv: list[str], profile: str | None) -> tuple[argparse.ArgumentParser
             return parse_args(argv)
     except SystemExit:
         lines = messages.getvalue().strip().splitlines() or ["not a valid profile"]
-        raise UsageError(f"--profile {profile}: {lines[-1].split('error: ', 1)[-1]}") from None
+        problem = lines[-1].split("error: ", 1)[-1]
+        executor = MISSING_EXECUTOR.search(problem)
+        if executor:  # Snakemake lists only the executor plugins installed
+            problem = (
+                f"executor {executor[1]}: its plugin is not installed (pip install snakemake-executor-plugin-"
+                f"{executor[1]}; for slurm, photostyle's extra: pip install 'photostyle[slurm]')"
+            )
+        raise UsageError(f"--profile {profile}: {problem}") from None
 
 
 def runs_locally(args: argparse.Namespace) -> bool:
