@@ -4,6 +4,7 @@ figures, pulses at keyframes and drift.
     .venv/bin/python benchmarks/propagate.py [--size 192] [--every 4,8,16] [--min-reliable 0.5]
         [--scales 1,0.5] [--frames 32] [--clips name,…] [--sheet docs/propagate.png]
         [--out results/propagate] [--reuse-chain] [--set KEY=VALUE …]
+        [--video FILE --segments A-B,… --video-style IMAGE]
 
 Clips: each shared sequence with its reference of ``compare.py`` (``davis_bike_cutie`` 4 frames,
 ``fbms_marple8`` 5, ``sintel_alley_1_raft_demo`` 10) and ``sintel<N>``, Sintel's alley played forward
@@ -28,7 +29,11 @@ style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frame
 ``--out/<clip>/<setup>/`` with their seconds (``seconds.txt``); ``--reuse-chain`` takes the chain's
 frames and seconds from there instead of running it again (same settings only). ``--sheet`` puts
 frames between keyframes side by side (input | chain | propagation) for the ping-pong clip. ``--set``
-changes a config key for both modes (e.g. ``stylize.coarse_scales=[0.5]``).
+changes a config key for both modes (e.g. ``stylize.coarse_scales=[0.5]``). ``--video`` adds segments of a
+video as clips named ``<video>_<A>-<B>`` (frames A to B, 1-based, inclusive; e.g. the people clip of
+``../shared/data/videos/``), stylised towards ``--video-style``. After each row, the per-pair series of the
+output's warping error ÷ the input's with the plain mask (pair i-1 → i), to see flicker grow with the
+distance from a keyframe.
 """
 
 from __future__ import annotations
@@ -51,21 +56,50 @@ from photostyle.allocator import keep_freed_memory
 from photostyle.clip_metrics import FrameData, change, clip_metrics, first_and_last
 from photostyle.consistency import RUDER
 from photostyle.images import read_rgb, resize_longest, write_rgb
+from photostyle.metrics import warping_error
 from photostyle.run_config import run_config
 from photostyle.scoring import flow_to_previous
 from photostyle.sequence import Clip, prepare, propagate_clip, stylize_clip
 from photostyle.vgg import VGGFeatures, weights_from_config
-from photostyle.video import list_frame_files
+from photostyle.video import decoded_frames, list_frame_files, probe_video
 from photostyle.visual import panels, stack
 
 DRIFT_FRAMES = 8
 
 
-def clips(frames: int) -> dict[str, tuple[list[Path], Path]]:
-    """Frame files and reference of every clip."""
-    found = {name: (list_frame_files(DATA / folder), DATA / style) for name, (folder, style) in SEQUENCES.items()}
+def clips(frames: int, video: Path | None, segments: str, video_style: Path | None) -> dict[str, tuple[list, Path]]:
+    """Frames (files, or decoded RGB arrays of a video's segments) and reference of every clip."""
+    found: dict[str, tuple[list, Path]] = {
+        name: (list_frame_files(DATA / folder), DATA / style) for name, (folder, style) in SEQUENCES.items()
+    }
     found[f"sintel{frames}"] = (ping_pong(frames), found[SEQUENCE.name][1])
+    if video is not None and video_style is not None:
+        info = probe_video(video)
+        for segment in segments.split(","):
+            first, last = (int(value) for value in segment.split("-"))
+            positions = [info.pts[i - 1] for i in range(first, last + 1)]
+            found[f"{video.stem}_{first}-{last}"] = (list(decoded_frames(video, positions)), video_style)
     return found
+
+
+def per_pair(clip: Clip, outputs: list[np.ndarray], plain: dict[int, np.ndarray]) -> list[float]:
+    """Warping error of the output ÷ the input's, pair by pair (i - 1 → i, within shots), plain mask."""
+    starts = {clip.shot_start(i) for i in range(len(clip.frames))}
+    unit = [image.astype(np.float32) / 255 for image in clip.frames]
+    stylised = [image.astype(np.float32) / 255 for image in outputs]
+    ratios = []
+    for i in range(1, len(outputs)):
+        if i in starts:
+            continue
+        backward, visible = clip.backward[i, i - 1], plain[i]
+        moved = warping_error(unit[i - 1], unit[i], backward, visible)
+        ratios.append(warping_error(stylised[i - 1], stylised[i], backward, visible) / max(moved, 1e-9))
+    return ratios
+
+
+def series(ratios: list[float]) -> str:
+    """The per-pair ratios in one line, for under a table row."""
+    return "per pair (plain mask): " + ", ".join(f"{ratio:.2f}" for ratio in ratios)
 
 
 def folder(out: Path, clip: str, setup: str) -> Path:
@@ -142,6 +176,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "propagate")
     parser.add_argument("--sheet", type=Path, help="PNG of frames between keyframes: input | chain | propagation")
     parser.add_argument("--reuse-chain", action="store_true", help="the chain's frames and seconds from --out")
+    parser.add_argument("--video", type=Path, help="a video whose --segments join the clips")
+    parser.add_argument("--segments", default="", help="frame ranges of --video, e.g. 300-347,600-647 (1-based)")
+    parser.add_argument("--video-style", type=Path, help="the reference of the --video segments")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="a config change for both modes (repeatable)"
     )
@@ -160,7 +197,7 @@ def main() -> int:
     device = torch.device("cpu")
     stylize_cfg = config["stylize"]
     extractor = VGGFeatures.of(network, [*stylize_cfg["content_layers"], *stylize_cfg["style_layers"]])
-    chosen = clips(args.frames)
+    chosen = clips(args.frames, args.video, args.segments, args.video_style)
     names = args.clips.split(",") if args.clips else list(chosen)
     print(f"{time.strftime('%Y-%m-%d')}, {torch.get_num_threads()} threads, device cpu; working size {args.size}; "
           f"features: {network.source}; schema defaults otherwise (stylize.iterations "
@@ -174,7 +211,7 @@ def main() -> int:
     sheet = []
     for name in names:
         files, style_file = chosen[name]
-        frames = [resize_longest(read_rgb(path, "frame"), args.size) for path in files]
+        frames = [resize_longest(read_rgb(f, "frame") if isinstance(f, Path) else f, args.size) for f in files]
         style = resize_longest(read_rgb(style_file, "style image"), args.size)
         clip = prepare(frames, style, config)
         plain = {
@@ -196,6 +233,7 @@ def main() -> int:
             row(name, "chain", len(frames), chain, chain, "all", scores(clip, outputs["chain"], plain), None),
             flush=True,
         )
+        print(series(per_pair(clip, outputs["chain"], plain)), file=sys.stderr, flush=True)
         for every, scale in itertools.product(everies, scales):
             setup = f"propagate, every {every}, scale {scale:g}"
             start = time.perf_counter()
@@ -206,6 +244,7 @@ def main() -> int:
             figures = scores(clip, result.images, plain)
             pulsed = pulse(clip, result.images, keys)
             print(row(name, setup, len(frames), seconds[setup], chain, str(len(keys)), figures, pulsed), flush=True)
+            print(series(per_pair(clip, result.images, plain)), f"keyframes {keys}", file=sys.stderr, flush=True)
             if name == f"sintel{args.frames}" and every == everies[len(everies) // 2] and scale == scales[-1]:
                 between = [min(k + every // 2, len(frames) - 1) for k in keys[:3]]
                 sheet += [
