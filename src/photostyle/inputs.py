@@ -8,7 +8,6 @@ config key, not hours later in some job.
 from __future__ import annotations
 
 import csv
-import functools
 import importlib.util
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from photostyle import config as configuration
 from photostyle.errors import InputError
 from photostyle.images import read_rgb
-from photostyle.paths import SCHEMAS, workflow_root
 from photostyle.segmentation import LEGEND, group_legend, snap_mask
 from photostyle.vgg_layout import check_weights
 from photostyle.video import (
@@ -83,7 +82,7 @@ def read_runs(path: str | Path) -> list[Run]:
         reader = csv.DictReader(handle, delimiter="\t")
         header = reader.fieldnames or []
         rows = list(reader)
-    schema = runs_schema()
+    schema = configuration.schema("runs")
     missing, unknown = set(schema["required"]) - set(header), set(header) - set(schema["properties"])
     if missing or unknown:
         raise InputError(
@@ -99,8 +98,7 @@ def read_runs(path: str | Path) -> list[Run]:
     runs = []
     for number, row in enumerate(rows, start=2):
         values = {key: (value or "").strip() or None for key, value in row.items() if key}
-        record = {key: value for key, value in values.items() if value is not None or key not in schema["required"]}
-        error = best_match(validator.iter_errors(record))
+        error = best_match(validator.iter_errors({key: value for key, value in values.items() if value is not None}))
         if error is not None:
             raise InputError(f"runs: {path} line {number} (run {values.get('run')!r}): {row_problem(error)}")
         runs.append(Run(**{key: values.get(key) for key in COLUMNS}))
@@ -114,15 +112,9 @@ def read_runs(path: str | Path) -> list[Run]:
 def row_problem(error: ValidationError) -> str:
     """What a schema error says about a row, in the sheet's words."""
     if error.validator == "required":
-        return f"column {error.message.split(chr(39))[1]} is empty"
+        return f"column {next(key for key in error.validator_value if key not in error.instance)} is empty"
     column = error.absolute_path[0]
     return f"column {column} {error.instance!r} is not {error.schema['description']}"
-
-
-@functools.cache
-def runs_schema() -> dict:
-    """The sample sheet's schema (one row), parsed once per process."""
-    return yaml.safe_load((workflow_root() / SCHEMAS / "runs.schema.yaml").read_text())
 
 
 def plan_run(run: Run, input_cfg: dict, segmentation_cfg: dict) -> Plan:

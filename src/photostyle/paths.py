@@ -20,6 +20,7 @@ from pathlib import Path
 SHARE = Path("share", "photostyle")  # where pip installs the data files, relative to the installation's prefix
 SNAKEFILE = Path("workflow", "Snakefile")  # relative to the root, where the workflow catalog and snakedeploy look
 SCHEMAS = Path("workflow", "schemas")  # the config's and the sample sheet's JSON schemas
+DEFAULT_PROFILE = Path("workflow", "profiles", "default")  # the workflow profile: Snakemake applies it by itself
 
 
 @functools.cache

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from photostyle import progress
-from photostyle.paths import SNAKEFILE, workflow_root
+from photostyle.paths import DEFAULT_PROFILE, SNAKEFILE, workflow_root
 from photostyle.run_config import UsageError
 
 ERROR_FILE = "last_error.txt"  # in the work folder: the error that ended the last failed run (progress plugin)
@@ -59,7 +59,7 @@ def snakemake_args(
     LoggerPluginRegistry().register_plugin(progress.MODULE, progress)  # before the parser lists the loggers
     root = workflow_root()
     argv = ["--snakefile", str(root / SNAKEFILE), "--directory", str(workdir), "--workflow-profile", "none"]
-    argv += ["--profile", profile or str(root / "workflow" / "profiles" / "default")]
+    argv += ["--profile", profile or str(root / DEFAULT_PROFILE)]
     argv += ["--cores", str(cores)] if cores else []
     parser, args = parse(argv + list(options), profile)
     if args.cores is None and args.jobs is None and runs_locally(args):  # as `snakemake --cores all`
@@ -110,13 +110,9 @@ def plan_workflow(workdir: Path, cores: int | None, profile: str | None, configf
     in an empty temporary folder (which plans the same, and leaves no work folder behind): the jobs it
     would run per rule, and ``total``; empty when everything is up to date."""
     with tempfile.TemporaryDirectory(prefix="photostyle-") as tmp:
-        error_file, stats_file = Path(tmp) / ERROR_FILE, Path(tmp) / "stats.json"
-        plugin = progress.options(error_file=error_file, stats_file=stats_file)
+        stats_file = Path(tmp) / "stats.json"
         where = workdir if workdir.is_dir() else Path(tmp) / "work"
-        with output_to(Path(tmp) / "snakemake.log"):
-            succeeded = snakemake(where, cores, profile, error_file, "--dry-run", *config_options(configfile), *plugin)
-        if not succeeded:
-            raise WorkflowFailed(failure(error_file))
+        aside(Path(tmp), where, cores, profile, configfile, "--dry-run", stats_file=stats_file)
         return json.loads(stats_file.read_text()) if stats_file.is_file() else {}
 
 
@@ -124,17 +120,22 @@ def unlock_workflow(workdir: Path, profile: str | None, configfile: Path) -> Non
     """``snakemake --unlock`` of ``workdir`` with ``configfile``: removes the lock that a run killed
     before it could clean up leaves (the next run would refuse to start)."""
     with tempfile.TemporaryDirectory(prefix="photostyle-") as tmp:
-        error_file = Path(tmp) / ERROR_FILE
-        plugin = progress.options(error_file=error_file)
-        with output_to(Path(tmp) / "snakemake.log"):
-            succeeded = snakemake(workdir, None, profile, error_file, "--unlock", *config_options(configfile), *plugin)
-        if not succeeded:
-            raise WorkflowFailed(failure(error_file))
+        aside(Path(tmp), workdir, None, profile, configfile, "--unlock")
 
 
-def config_options(configfile: Path) -> list[str]:
-    """Snakemake's options that read the config from ``configfile`` alone, not the work folder's."""
-    return ["--configfile", str(configfile), "--replace-workflow-config"]
+def aside(
+    tmp: Path, workdir: Path, cores: int | None, profile: str | None, configfile: Path, option: str, **plugin: Path
+) -> None:
+    """``snakemake OPTION`` in ``workdir`` with the config of ``configfile`` alone (not the work folder's),
+    its log and error file in ``tmp``, the logger plugin's other ``plugin`` settings; WorkflowFailed when it
+    fails."""
+    error_file = tmp / ERROR_FILE
+    config = ["--configfile", str(configfile), "--replace-workflow-config"]
+    with output_to(tmp / "snakemake.log"):
+        options = progress.options(error_file=error_file, **plugin)
+        succeeded = snakemake(workdir, cores, profile, error_file, option, *config, *options)
+    if not succeeded:
+        raise WorkflowFailed(failure(error_file))
 
 
 def snakemake(workdir: Path, cores: int | None, profile: str | None, error_file: Path, *options: str) -> bool:
