@@ -15,8 +15,8 @@ classification)**, then stylised by the chain (``sequence.stylize_clip``: every 
 {1, 2, 4}) and in propagation mode (``sequence.propagate_clip``) with one keyframe every ``--every``
 frames (and wherever less than ``--min-reliable`` of a frame's pixels are carried reliably from the
 last keyframe), the keyframes optimised at each of ``--scales`` × the working size
-(``stylize.keyframe_scale``). Each setup starts from the prepared flows of J only: the flows propagation needs
-besides (frame ↔ keyframe) count in its seconds.
+(``stylize.keyframe_scale``). The chain starts from the prepared flows of J; propagation from none: the flows it needs
+(frame ↔ keyframe, and t → t − 1 for its refinement, which its workflow jobs compute) count in its seconds.
 
 Columns: seconds of the stylisation stage (the chain's frames, or the keyframes plus propagation
 with its flows) per clip and per frame and the ratio to the chain's; keyframes; warping error (Lai
@@ -25,7 +25,9 @@ Lai et al.'s plain mask (Ruder et al.'s two criteria); style distance (Lab stati
 local-affine residual (0-255); SSIM of the luminance against the input's; pulse: the output's
 frame-to-frame change relative to the input's on the pairs into and out of a keyframe, divided by
 the same on the other pairs (1 = no pulse; "-" for the chain or without such pairs); drift: SSIM and
-style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frames). Outputs go to
+style distance over the last 8 frames ÷ the first 8 (clips of at least 16 frames); growth: flicker growing
+with the distance from the keyframe (``growth``: per block, the warping error ÷ the input's of its last third
+of pairs ÷ that of its first third, plain mask; the worst block / all blocks pooled). Outputs go to
 ``--out/<clip>/<setup>/`` with their seconds (``seconds.txt``); ``--reuse-chain`` takes the chain's
 frames and seconds from there instead of running it again (same settings only). ``--sheet`` puts
 frames between keyframes side by side (input | chain | propagation) for the ping-pong clip. ``--set``
@@ -33,7 +35,8 @@ changes a config key for both modes (e.g. ``stylize.coarse_scales=[0.5]``). ``--
 video as clips named ``<video>_<A>-<B>`` (frames A to B, 1-based, inclusive; e.g. the people clip of
 ``../shared/data/videos/``), stylised towards ``--video-style``. After each row, the per-pair series of the
 output's warping error ÷ the input's with the plain mask (pair i-1 → i), to see flicker grow with the
-distance from a keyframe.
+distance from a keyframe, the output's error per pair in grey levels² (a still stretch's ratio divides by ~0),
+and the chain's growth on the same blocks (content moving more late in a block raises it for both).
 """
 
 from __future__ import annotations
@@ -82,24 +85,50 @@ def clips(frames: int, video: Path | None, segments: str, video_style: Path | No
     return found
 
 
-def per_pair(clip: Clip, outputs: list[np.ndarray], plain: dict[int, np.ndarray]) -> list[float]:
-    """Warping error of the output ÷ the input's, pair by pair (i - 1 → i, within shots), plain mask."""
+def per_pair(clip: Clip, outputs: list[np.ndarray], plain: dict[int, np.ndarray]) -> dict[int, tuple[float, float]]:
+    """Warping error of the output and of the input, pair by pair (i - 1 → i, within shots; key i), plain mask."""
     starts = {clip.shot_start(i) for i in range(len(clip.frames))}
     unit = [image.astype(np.float32) / 255 for image in clip.frames]
     stylised = [image.astype(np.float32) / 255 for image in outputs]
-    ratios = []
+    errors = {}
     for i in range(1, len(outputs)):
         if i in starts:
             continue
         backward, visible = clip.backward[i, i - 1], plain[i]
         moved = warping_error(unit[i - 1], unit[i], backward, visible)
-        ratios.append(warping_error(stylised[i - 1], stylised[i], backward, visible) / max(moved, 1e-9))
-    return ratios
+        errors[i] = (warping_error(stylised[i - 1], stylised[i], backward, visible), moved)
+    return errors
 
 
-def series(ratios: list[float]) -> str:
-    """The per-pair ratios in one line, for under a table row."""
-    return "per pair (plain mask): " + ", ".join(f"{ratio:.2f}" for ratio in ratios)
+def series(errors: dict[int, tuple[float, float]]) -> str:
+    """The per-pair ratios and the output's errors in grey levels², for under a table row."""
+    ratios = ", ".join(f"{out / max(moved, 1e-9):.2f}" for out, moved in errors.values())
+    levels = ", ".join(f"{out * 255**2:.1f}" for out, _ in errors.values())
+    return f"per pair (plain mask): {ratios}\noutput's error per pair (grey levels²): {levels}"
+
+
+def growth(errors: dict[int, tuple[float, float]], keys: list[int], n: int) -> tuple[float, float] | None:
+    """Flicker growing with the distance from a keyframe: per block (a keyframe's pairs up to the
+    next keyframe, excluded; at least 6), the output's warping error ÷ the input's over the last third
+    of its pairs ÷ the same over the first third (sums over the pairs: a still stretch's pair alone
+    divides by ~0). The worst block and all blocks pooled; None without such a block."""
+    ends = [*keys[1:], n]
+    firsts, lasts, worst = [0.0, 0.0], [0.0, 0.0], []
+    for k, end in zip(keys, ends, strict=True):
+        pairs = [i for i in range(k + 1, end) if i in errors]
+        if len(pairs) < 6:
+            continue
+        third = len(pairs) // 3
+        first = np.sum([errors[i] for i in pairs[:third]], axis=0)
+        last = np.sum([errors[i] for i in pairs[-third:]], axis=0)
+        worst.append((last[0] / max(last[1], 1e-12)) / max(first[0] / max(first[1], 1e-12), 1e-12))
+        firsts, lasts = (
+            [a + b for a, b in zip(firsts, first, strict=True)],
+            [a + b for a, b in zip(lasts, last, strict=True)],
+        )
+    if not worst:
+        return None
+    return max(worst), (lasts[0] / lasts[1]) / (firsts[0] / firsts[1])
 
 
 def folder(out: Path, clip: str, setup: str) -> Path:
@@ -107,9 +136,14 @@ def folder(out: Path, clip: str, setup: str) -> Path:
     return out / clip / setup.replace(", ", "_").replace(" ", "")
 
 
-def fresh(clip: Clip) -> Clip:
-    """The clip with only the flows ``prepare`` made (each setup computes the others it needs)."""
-    return dataclasses.replace(clip, backward=dict(clip.backward), reliable=dict(clip.reliable))
+def fresh(clip: Clip, short: bool = True) -> Clip:
+    """The clip with only the flows ``prepare`` made (each setup computes the others it needs), or
+    (``short`` False) without them either: propagation's blocks compute the flows t → t − 1 they
+    refine with in their own jobs, so its seconds count them."""
+    kept = [key for key in clip.backward if short]
+    return dataclasses.replace(
+        clip, backward={key: clip.backward[key] for key in kept}, reliable={key: clip.reliable[key] for key in kept}
+    )
 
 
 def pulse(clip: Clip, outputs: list[np.ndarray], keys: list[int]) -> float | None:
@@ -150,7 +184,7 @@ def scores(clip: Clip, outputs: list[np.ndarray], plain: dict[int, np.ndarray]) 
     return {"run": run, "plain": lai["temporal"]["warping_error"]["ratio"], "drift": drift}
 
 
-def row(name: str, setup: str, n: int, seconds: float, chain: float, keys: str, figures: dict, pulsed) -> str:
+def row(name: str, setup: str, n: int, seconds: float, chain: float, keys: str, figures: dict, pulsed, grown) -> str:
     run = figures["run"]
     warping = run["temporal"]["warping_error"]
     drift = figures["drift"]
@@ -160,6 +194,7 @@ def row(name: str, setup: str, n: int, seconds: float, chain: float, keys: str, 
         f"{run['style']['output']:.2f}", f"{run['photorealism']['affine_residual']:.2f}",
         f"{run['structure']['ssim']:.3f}", "-" if pulsed is None else f"{pulsed:.2f}",
         "-" if drift is None else f"{drift[0]:.3f} / {drift[1]:.3f}",
+        "-" if grown is None else f"{grown[0]:.2f} / {grown[1]:.2f}",
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
 
@@ -205,9 +240,10 @@ def main() -> int:
           f"{args.min_reliable} of the pixels are carried reliably; changed: {args.set or 'nothing'}\n")  # fmt: skip
     print(
         "| clip | setup | frames | stylisation (s) | s/frame | ÷ chain | keyframes | warping error | ÷ input's "
-        "| ÷ input's, plain mask | style distance | affine residual | SSIM | pulse | drift: SSIM / style |"
+        "| ÷ input's, plain mask | style distance | affine residual | SSIM | pulse | drift: SSIM / style "
+        "| growth: worst / pooled |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     sheet = []
     for name in names:
         files, style_file = chosen[name]
@@ -230,21 +266,31 @@ def main() -> int:
             seconds["chain"] = time.perf_counter() - start
         chain = seconds["chain"]
         print(
-            row(name, "chain", len(frames), chain, chain, "all", scores(clip, outputs["chain"], plain), None),
+            row(name, "chain", len(frames), chain, chain, "all", scores(clip, outputs["chain"], plain), None, None),
             flush=True,
         )
-        print(series(per_pair(clip, outputs["chain"], plain)), file=sys.stderr, flush=True)
+        chained = per_pair(clip, outputs["chain"], plain)
+        print(series(chained), file=sys.stderr, flush=True)
         for every, scale in itertools.product(everies, scales):
             setup = f"propagate, every {every}, scale {scale:g}"
             start = time.perf_counter()
-            result = propagate_clip(extractor, fresh(clip), device, every, args.min_reliable, scale)
+            result = propagate_clip(extractor, fresh(clip, short=False), device, every, args.min_reliable, scale)
             seconds[setup] = time.perf_counter() - start
             outputs[setup] = result.images
             keys = sorted(result.keyframes)
             figures = scores(clip, result.images, plain)
             pulsed = pulse(clip, result.images, keys)
-            print(row(name, setup, len(frames), seconds[setup], chain, str(len(keys)), figures, pulsed), flush=True)
-            print(series(per_pair(clip, result.images, plain)), f"keyframes {keys}", file=sys.stderr, flush=True)
+            errors = per_pair(clip, result.images, plain)
+            grown = growth(errors, keys, len(frames))
+            cells = (name, setup, len(frames), seconds[setup], chain, str(len(keys)), figures, pulsed, grown)
+            print(row(*cells), flush=True)
+            same = growth(chained, keys, len(frames))
+            print(
+                series(errors),
+                f"keyframes {keys}; the chain's growth on these blocks: {same}",
+                file=sys.stderr,
+                flush=True,
+            )
             if name == f"sintel{args.frames}" and every == everies[len(everies) // 2] and scale == scales[-1]:
                 between = [min(k + every // 2, len(frames) - 1) for k in keys[:3]]
                 sheet += [

@@ -208,7 +208,7 @@ def test_refinement_makes_an_untrusted_region_locally_affine_and_keeps_the_trust
     trust = np.ones((H, W), np.float32)
     trust[hole] = 0.0  # no keyframe saw it: its colours are a guess
     coefficients = matting_coefficients(frame, 1e-4, 1)
-    refined = refine(propagated, coefficients, trust, Refinement(1e-4, 1, 1000.0, 10000.0, 50), torch.device("cpu"))
+    refined = refine(coefficients, [(propagated, trust)], Refinement(1e-4, 1, 1000.0, 10000.0, 50), torch.device("cpu"))
     operator = MattingLaplacian(coefficients, torch.device("cpu"))
 
     def roughness(image: np.ndarray) -> float:
@@ -219,3 +219,26 @@ def test_refinement_makes_an_untrusted_region_locally_affine_and_keeps_the_trust
     assert np.abs(refined - truth)[hole].mean() < 0.2 * np.abs(propagated - truth)[hole].mean()
     outside = trust > 0
     assert np.abs(refined - truth)[outside].mean() * 255 < 0.5  # what the flow carried stays
+
+
+def test_refinement_ties_a_frame_to_the_previous_output_where_the_short_flow_holds(photo):
+    import torch
+
+    from photostyle.matting import matting_coefficients
+    from photostyle.propagation import Refinement, refine
+
+    frame = photo[:H, :W]
+    previous = np.clip(world(frame) * np.array([1.1, 0.9, 0.7], np.float32) + 0.03, 0, 1)  # warped, here in place
+    propagated = np.clip(previous + np.array([0.06, 0.02, -0.04], np.float32), 0, 1)  # this frame's maps: shifted
+    trust = np.full((H, W), 0.6, np.float32)  # the maps' confidence far from the keyframes
+    holds = np.ones((H, W), np.float32)
+    holds[:, : W // 2] = 0.0  # the short flow fails on the left half (e.g. a limb moved)
+    coefficients = matting_coefficients(frame, 1e-4, 1)
+    settings, cpu = Refinement(1e-4, 1, 1000.0, 10000.0, 30), torch.device("cpu")
+    refined = refine(coefficients, [(propagated, trust), (previous, holds)], settings, cpu)
+    alone = refine(coefficients, [(propagated, trust)], settings, cpu)
+    right, left = np.s_[:, W // 2 + 8 :], np.s_[:, : W // 2 - 8]
+    jump = np.abs(propagated - previous)[right].mean()
+    assert np.abs(refined - previous)[right].mean() < 0.5 * jump  # where the flow holds: closer to the previous
+    assert np.abs(alone - previous)[right].mean() > 0.9 * jump  # without the term: the frame's own maps
+    assert np.abs(refined - propagated)[left].mean() * 255 < 2.0  # where it fails: the maps alone

@@ -6,7 +6,9 @@ filter's, ``colour.local_affine_maps``). Within a shot those maps move with the 
 t between keyframes k₀ and k₁ takes, at each pixel, the maps of k₀ and k₁ warped onto it along the
 flows t → k₀ and t → k₁, weighted by the flow's reliability over the temporal distance, and applies
 them to its own colours. Where neither keyframe sees the pixel, the frame's class takes the per-class
-affine map its nearest keyframe shows (``class_maps``).
+affine map its nearest keyframe shows (``class_maps``). A few conjugate-gradient steps on the
+photorealism and temporal terms (``refine``) then tie each frame to the previous output along the
+short flow, as the chain's temporal term ties its frames.
 
 Which frames are keyframes, and the blocks between them: ``photostyle.keyframes``. Maps are H×W×4×3
 float32 ([I, 1] · maps = output); images H×W×3 float32 RGB in [0, 1].
@@ -168,7 +170,10 @@ def propagate_block(
     a fraction of the frame's longest side, ε), the local-affine post-process's settings; the keyframe
     itself is shown as its maps recolour it (2-3 grey levels from the optimised output, which its
     neighbours would otherwise jump to and from: a pulse). Each frame between is then refined
-    (``refine``), trusting the propagated colours as much as the flow to its most reliable keyframe.
+    (``refine``) towards the propagated colours, trusted as much as the flow to its most reliable
+    keyframe, and towards the previous output warped along the short flow t → t − 1, trusted as much
+    as that flow (Ruder et al.'s temporal term): frames far from a keyframe, where the long flow
+    goes wrong on moving people, otherwise go wrong differently from one frame to the next.
     Returns the outputs (uint8) of the keyframe and the frames up to the next keyframe, excluded."""
     keys = {0: first} | ({len(frames) - 1: last} if last is not None else {})
     n_classes = int(max(label.max() for label in labels)) + 1
@@ -189,31 +194,39 @@ def propagate_block(
             fallback[min(keys, key=lambda k: abs(t - k))],
         )
         if refinement.iterations:
+            flow, weights = pair(t, t - 1)
+            targets = [(image, np.maximum.reduce(reliable)), (warp(unit(outputs[-1]), flow), weights)]
             coefficients = matting_coefficients(frames[t], refinement.eps, refinement.radius)
-            trust = np.maximum.reduce(reliable)
-            image = refine(image, coefficients, trust, refinement, device)
+            image = refine(coefficients, targets, refinement, device)
         outputs.append(np.round(image * 255.0).astype(np.uint8))
     return outputs
 
 
 def refine(
-    image: np.ndarray,
     coefficients: MattingCoefficients,
-    trust: np.ndarray,
+    targets: Sequence[tuple[np.ndarray, np.ndarray]],
     refinement: Refinement,
     device: torch.device,
 ) -> np.ndarray:
     """The objective's photorealism and temporal terms alone, without VGG: minimise
-    λ/N Σ_c x_cᵀ M x_c + γ/(3N) Σ trust ⊙ (x − image)² (M: the frame's Matting Laplacian from
-    ``coefficients``; the temporal term's target is the propagated ``image``, H×W×3 in [0, 1], trusted
-    by ``trust``, H×W in [0, 1]). Its minimum solves the sparse system (λ M + γ/3 · diag(trust)) x =
-    γ/3 · trust ⊙ image, here by ``refinement.iterations`` conjugate-gradient steps from x = image, per
-    channel: the maps' blend and the class maps' seams become locally affine again where the flow is
-    trusted least."""
+    λ/N Σ_c x_cᵀ M x_c + γ/(3N) Σ_i w_i ⊙ (x − y_i)² (M: the frame's Matting Laplacian from
+    ``coefficients``; ``targets`` the pairs (y_i, w_i): images H×W×3 in [0, 1] and their weights H×W
+    in [0, 1]: the propagated image trusted as far as the flow to a keyframe, and the previous output
+    warped along the short flow, trusted as far as that flow). Its minimum solves the sparse system
+    (λ M + γ/3 · diag(Σ w_i)) x = γ/3 · Σ w_i ⊙ y_i, here by ``refinement.iterations`` conjugate-gradient
+    steps, per channel, from the targets' weighted mean (the first target where no weight is): the
+    maps' blend and the class maps' seams become locally affine again where they are trusted least."""
     photorealism, temporal = refinement.photorealism, refinement.temporal
     operator = MattingLaplacian(coefficients, device)
-    target = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)).to(device)
-    diagonal = temporal / 3.0 * torch.from_numpy(trust.astype(np.float32))[None].to(device) + 1e-6
+    weight = sum(w for _, w in targets)
+    pulled = sum(w[..., None] * y for y, w in targets)
+    start = np.where(weight[..., None] > 1e-6, pulled / np.maximum(weight, 1e-6)[..., None], targets[0][0])
+
+    def tensor(values: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)).to(device)
+
+    diagonal = temporal / 3.0 * tensor(weight)[None] + 1e-6
+    right = temporal / 3.0 * tensor(pulled.transpose(2, 0, 1))
 
     def system(values: torch.Tensor) -> torch.Tensor:
         return photorealism * operator(values) + diagonal * values
@@ -221,8 +234,8 @@ def refine(
     def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return (a * b).sum(dim=(1, 2), keepdim=True)  # per channel
 
-    x = target.clone()
-    residual = diagonal * target - system(x)
+    x = tensor(start.transpose(2, 0, 1))
+    residual = right - system(x)
     direction = residual.clone()
     norm = dot(residual, residual)
     for _ in range(refinement.iterations):
