@@ -113,7 +113,7 @@ def growth(errors: dict[int, tuple[float, float]], keys: list[int], n: int) -> t
     of its pairs ÷ the same over the first third (sums over the pairs: a still stretch's pair alone
     divides by ~0). The worst block and all blocks pooled; None without such a block."""
     ends = [*keys[1:], n]
-    firsts, lasts, worst = [0.0, 0.0], [0.0, 0.0], []
+    firsts, lasts, worst = np.zeros(2), np.zeros(2), []  # (output's, input's) error sums
     for k, end in zip(keys, ends, strict=True):
         pairs = [i for i in range(k + 1, end) if i in errors]
         if len(pairs) < 6:
@@ -122,13 +122,10 @@ def growth(errors: dict[int, tuple[float, float]], keys: list[int], n: int) -> t
         first = np.sum([errors[i] for i in pairs[:third]], axis=0)
         last = np.sum([errors[i] for i in pairs[-third:]], axis=0)
         worst.append((last[0] / max(last[1], 1e-12)) / max(first[0] / max(first[1], 1e-12), 1e-12))
-        firsts, lasts = (
-            [a + b for a, b in zip(firsts, first, strict=True)],
-            [a + b for a, b in zip(lasts, last, strict=True)],
-        )
+        firsts, lasts = firsts + first, lasts + last
     if not worst:
         return None
-    return max(worst), (lasts[0] / lasts[1]) / (firsts[0] / firsts[1])
+    return max(worst), float((lasts[0] / lasts[1]) / (firsts[0] / firsts[1]))
 
 
 def folder(out: Path, clip: str, setup: str) -> Path:
@@ -140,10 +137,8 @@ def fresh(clip: Clip, short: bool = True) -> Clip:
     """The clip with only the flows ``prepare`` made (each setup computes the others it needs), or
     (``short`` False) without them either: propagation's blocks compute the flows t → t − 1 they
     refine with in their own jobs, so its seconds count them."""
-    kept = [key for key in clip.backward if short]
-    return dataclasses.replace(
-        clip, backward={key: clip.backward[key] for key in kept}, reliable={key: clip.reliable[key] for key in kept}
-    )
+    backward, reliable = (dict(clip.backward), dict(clip.reliable)) if short else ({}, {})
+    return dataclasses.replace(clip, backward=backward, reliable=reliable)
 
 
 def pulse(clip: Clip, outputs: list[np.ndarray], keys: list[int]) -> float | None:
