@@ -242,3 +242,31 @@ def test_refinement_ties_a_frame_to_the_previous_output_where_the_short_flow_hol
     assert np.abs(refined - previous)[right].mean() < 0.5 * jump  # where the flow holds: closer to the previous
     assert np.abs(alone - previous)[right].mean() > 0.9 * jump  # without the term: the frame's own maps
     assert np.abs(refined - propagated)[left].mean() * 255 < 2.0  # where it fails: the maps alone
+
+
+def test_a_keyframe_is_shown_tied_to_the_frame_before_it_in_its_shot(photo):
+    import torch
+
+    from photostyle.propagation import Refinement, propagate_block
+
+    frame = photo[:H, :W]
+    n = 6  # keyframe, five frames after it; a still scene
+    look_a = np.round(np.clip(world(frame) * 0.8 + 0.05, 0, 1) * 255).astype(np.uint8)  # the block before ended so
+    look_b = np.round(np.clip(world(frame) * 0.8 + 0.20, 0, 1) * 255).astype(np.uint8)  # this keyframe's look
+    still = (np.zeros((H, W, 2), np.float32), np.ones((H, W), np.float32))
+    post, cpu = (0.05, 1e-4), torch.device("cpu")
+
+    def block(before: np.ndarray | None, iterations: int = 30) -> list[np.ndarray]:
+        settings = Refinement(1e-4, 1, 1.0, 10.0, iterations)
+        return propagate_block(
+            [frame] * n, [np.zeros((H, W), np.int64)] * n, look_b, None, lambda t, k: still, post, settings, cpu, before
+        )
+
+    def step(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(a.astype(np.float32) - b).mean())
+
+    alone, tied = block(None), block(look_a)
+    assert step(alone[0], look_b) < 1.0  # a shot's first keyframe: its own look, as its maps give it
+    assert step(tied[0], look_a) < 0.6 * step(alone[0], look_a)  # after a block: no step from its last frame
+    assert step(tied[-1], look_b) < step(tied[0], look_b)  # then on to its own look
+    assert step(block(look_a, iterations=0)[0], alone[0]) == 0.0  # without refinement: the maps alone

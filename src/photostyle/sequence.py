@@ -173,8 +173,9 @@ def propagate_clip(
         inputs = frame_inputs(clip, k, results, earlier)
         results[k] = stylize_keyframe(extractor, inputs, settings, device, keyframing)
     images: list[np.ndarray] = [np.empty(0)] * n
-    for k in chosen:
+    for k in chosen:  # in order: a block's keyframe is tied to the block before it in its shot
         end, tied = plan.block(k)
+        before = None if plan.previous(k) is None else images[k - 1]
         images[k : end + (not tied)] = propagate_block(
             clip.frames[k : end + 1],
             clip.labels[k : end + 1],
@@ -184,5 +185,6 @@ def propagate_clip(
             keyframing.post,
             Refinement.from_config(clip.config),
             device,
+            before,
         )
     return Propagated(images, results)

@@ -102,8 +102,8 @@ STYLIZE_PARAMS = canonical(
 # Without temporal offsets the frames are independent already: no chunks.
 if PROPAGATE and STYLIZE["chunk_frames"]:
     raise InputError(
-        "stylize.chunk_frames applies to stylize.mode: chain; in propagate mode the blocks between "
-        "keyframes run in parallel already (chunks of the keyframe chain are not implemented): set it to 0"
+        "stylize.chunk_frames applies to stylize.mode: chain; in propagate mode only the keyframes are "
+        "optimised (chunks of the keyframe chain are not implemented): set it to 0"
     )
 CHUNKS = {
     run: Chunks(STYLIZE["chunk_frames"] if J else 0, STYLIZE["chunk_overlap"], plan.n_frames)
@@ -372,17 +372,25 @@ def keyframe_pair_inputs(wildcards):
 
 @planned
 def propagate_block_inputs(wildcards):
-    """The frames of keyframe k's block with their labels, keyframe k's output, and the next
-    keyframe's when the block ends with it (same shot)."""
+    """The frames of keyframe k's block with their labels, keyframe k's output, the next keyframe's
+    when the block ends with it (same shot), and, unless k starts a shot, the frame before k with the
+    block that holds its output (keyframe k is shown tied to it)."""
     run, k = wildcards.run, int(wildcards.k)
-    end, tied = keyframe_plan(run).block(k)
+    plan = keyframe_plan(run)
+    end, tied = plan.block(k)
     numbers = range(k, end + 1)
     inputs = {
         "frames": [frame_file(run, i) for i in numbers],
         "labels": [f"results/{run}/segmentation/frame_{i:05d}.png" for i in numbers],
         "first": frame_png(run, "keyframes", k),
     }
-    return inputs | ({"last": frame_png(run, "keyframes", end)} if tied else {})
+    if tied:
+        inputs["last"] = frame_png(run, "keyframes", end)
+    previous = plan.previous(k)
+    if previous is not None:
+        inputs["before_frame"] = frame_file(run, k - 1)
+        inputs["before_block"] = f"results/{run}/propagated/block_{previous:05d}"
+    return inputs
 
 
 @planned

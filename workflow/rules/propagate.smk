@@ -2,8 +2,10 @@
 # shot cuts are known (checkpoint keyframes), stylised by rule stylize_frame into keyframes/, each tied
 # to the keyframe before it in its shot along the flow between them (keyframe_pair); the frames of each
 # block between two keyframes take their local colour maps along the flow, one job per block
-# (propagate_block, in parallel; it also writes the keyframe as its maps recolour it); stylized_frame
-# then copies every frame's output to stylized/.
+# (propagate_block; it also writes the keyframe as its maps recolour it, tied to the last frame of the
+# block before it in its shot, so a shot's blocks run one after another, each as soon as its next
+# keyframe and the block before it are done); stylized_frame then copies every frame's output to
+# stylized/.
 
 
 localrules:
