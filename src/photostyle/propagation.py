@@ -171,26 +171,32 @@ def propagate_block(
     in the block; −1: the frame before the keyframe). The keyframes' maps are the guided filter's with
     a window of ``post`` = (radius as a fraction of the frame's longest side, ε), the local-affine
     post-process's settings; the keyframe itself is shown as its maps recolour it (2-3 grey levels
-    from the optimised output, which its neighbours would otherwise jump to and from: a pulse),
-    refined towards ``before``, the output of the frame before it in its shot (the previous block's
-    last frame; None at a shot's start), as the frames between are tied to theirs: the frames
-    between follow their input's change at about 0.4× (Sintel), the keyframes' own looks at about
-    0.8×, so an untied keyframe stood out as a step twice their usual change. Each frame between is then refined
-    (``refine``) towards the propagated colours, trusted as much as the flow to its most reliable
-    keyframe, and towards the previous output warped along the short flow t → t − 1, trusted as much
-    as that flow (Ruder et al.'s temporal term): frames far from a keyframe, where the long flow
-    goes wrong on moving people, otherwise go wrong differently from one frame to the next.
+    from the optimised output, which its neighbours would otherwise jump to and from: a pulse). Each
+    frame between is refined (``refine``) towards the propagated colours, trusted as much as the flow
+    to its most reliable keyframe, and towards the previous output warped along the short flow
+    t → t − 1, trusted as much as that flow (Ruder et al.'s temporal term): frames far from a
+    keyframe, where the long flow goes wrong on moving people, otherwise go wrong differently from
+    one frame to the next. The keyframe is tied so too, to ``before``, the output of the frame before
+    it in its shot (the previous block's last frame; None at a shot's start): the frames between
+    follow their input's change at about 0.4× (Sintel), an untied keyframe at about 0.8×, a step
+    twice their usual change.
     Returns the outputs (uint8) of the keyframe and the frames up to the next keyframe, excluded."""
     keys = {0: first} | ({len(frames) - 1: last} if last is not None else {})
     n_classes = int(max(label.max() for label in labels)) + 1
     window = post_radius(frames[0], post[0])
     maps = {k: local_affine_maps(unit(frames[k]), unit(out), window, post[1]) for k, out in keys.items()}
     fallback = {k: class_maps(unit(frames[k]), unit(out), labels[k], n_classes) for k, out in keys.items()}
+
+    def tied(t: int, image: np.ndarray, trust: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """Frame t's ``image`` (trusted by ``trust``) refined towards ``previous``, the output of the
+        frame before it, warped along the short flow t → t − 1."""
+        flow, weights = pair(t, t - 1)
+        targets = [(image, trust), (warp(unit(previous), flow), weights)]
+        return refine(matting_coefficients(frames[t], refinement.eps, refinement.radius), targets, refinement, device)
+
     shown = apply_maps(maps[0], unit(frames[0]))
     if before is not None and refinement.iterations:
-        flow, weights = pair(0, -1)
-        targets = [(shown, np.ones(weights.shape, np.float32)), (warp(unit(before), flow), weights)]
-        shown = refine(matting_coefficients(frames[0], refinement.eps, refinement.radius), targets, refinement, device)
+        shown = tied(0, shown, np.ones(shown.shape[:2], np.float32), before)
     outputs = [np.round(shown * 255.0).astype(np.uint8)]
     for t in range(1, len(frames) - (last is not None)):
         pairs = [pair(t, k) for k in keys]
@@ -205,10 +211,7 @@ def propagate_block(
             fallback[min(keys, key=lambda k: abs(t - k))],
         )
         if refinement.iterations:
-            flow, weights = pair(t, t - 1)
-            targets = [(image, np.maximum.reduce(reliable)), (warp(unit(outputs[-1]), flow), weights)]
-            coefficients = matting_coefficients(frames[t], refinement.eps, refinement.radius)
-            image = refine(coefficients, targets, refinement, device)
+            image = tied(t, image, np.maximum.reduce(reliable), outputs[-1])
         outputs.append(np.round(image * 255.0).astype(np.uint8))
     return outputs
 
